@@ -1,0 +1,95 @@
+import { Command, Option } from 'commander';
+import { addConfigOptions, configFrom } from './cli/config-options.js';
+import { runEmbedCommand } from './cli/embed-command.js';
+import { loadEmbedderForCli } from './cli/load-for-cli.js';
+import { describeModel } from './cli/model-command.js';
+import { runErsiliaCsv } from './cli/run-command.js';
+import type { OnnxEmbedder } from './embedding/onnx-embedder.js';
+import { AppError } from './lib/errors.js';
+
+const env = process.env;
+
+async function withEmbedder<T>(command: Command, work: (embedder: OnnxEmbedder) => Promise<T>): Promise<T> {
+  const embedder = await loadEmbedderForCli(configFrom(command, env));
+  try {
+    return await work(embedder);
+  } finally {
+    await embedder.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = addConfigOptions(
+    new Command('biovec')
+      .description('Biomedical text embeddings (default: eos1086, BioMed-RoBERTa CLS vectors) and semantic search')
+      .version('0.1.0')
+      .showHelpAfterError(),
+  );
+
+  program
+    .command('embed')
+    .description('Embed texts: one per line, or JSONL objects; writes JSONL {index, id?, embedding, tokens, dropped_tokens}')
+    .argument('[file]', 'input file (default: stdin)')
+    .option('-o, --output <file>', 'output file (default: stdout)')
+    .addOption(new Option('--format <format>', 'input format').choices(['auto', 'lines', 'jsonl']).default('auto'))
+    .option('--text-field <name>', 'JSONL field holding the text', 'text')
+    .option('--id-field <name>', 'JSONL field copied to the output as id', 'id')
+    .option('--no-truncate', 'refuse inputs longer than the model limit instead of truncating them')
+    .action(async (file: string | undefined, o: { output?: string; format: 'auto' | 'lines' | 'jsonl'; textField: string; idField: string; truncate: boolean }, cmd: Command) => {
+      await withEmbedder(cmd, async (embedder) => {
+        const { count } = await runEmbedCommand({ embedder, input: file, output: o.output, format: o.format, textField: o.textField, idField: o.idField, truncate: o.truncate });
+        process.stderr.write(`biovec: embedded ${count} input(s) with ${embedder.info.modelId}\n`);
+      });
+    });
+
+  program
+    .command('run')
+    .description('Ersilia-style run: CSV with an "input" column in, CSV key,input,dim_000.. out')
+    .requiredOption('-i, --input <file>', 'input CSV')
+    .requiredOption('-o, --output <file>', 'output CSV')
+    .option('--column <name>', 'input column', 'input')
+    .option('--no-truncate', 'refuse inputs longer than the model limit instead of truncating them')
+    .action(async (o: { input: string; output: string; column: string; truncate: boolean }, cmd: Command) => {
+      await withEmbedder(cmd, async (embedder) => {
+        const { rows } = await runErsiliaCsv({ embedder, input: o.input, output: o.output, column: o.column, truncate: o.truncate });
+        process.stderr.write(`biovec: wrote ${rows} row(s) to ${o.output}\n`);
+      });
+    });
+
+  const model = program.command('model').description('Fetch and inspect models');
+  model
+    .command('pull')
+    .description('Download a model (hub layout, resumable) and convert it to ONNX, ready for offline use')
+    .argument('[id]', 'hub id or directory (default: --model)')
+    .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
+      if (id) cmd.parent!.parent!.setOptionValue('model', id);
+      await withEmbedder(cmd, async (embedder) => {
+        process.stdout.write(`${JSON.stringify(describeModel(embedder))}\n`);
+      });
+    });
+  model
+    .command('info')
+    .description('Load the configured model and print what it produces (dims, pooling, max tokens, revision)')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withEmbedder(cmd, async (embedder) => {
+        process.stdout.write(`${JSON.stringify(describeModel(embedder), null, 2)}\n`);
+      });
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof AppError) {
+      process.stderr.write(`biovec: ${err.detail}\n`);
+      process.exitCode = err.code === 'invalid-input' ? 2 : 1;
+    } else {
+      process.stderr.write(`biovec: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+await main();

@@ -1,0 +1,17 @@
+import type { OnnxEmbedder } from '../embedding/onnx-embedder.js';
+
+/** The facts `biovec model info` and `model pull` print, as stable snake_case JSON. */
+export function describeModel(embedder: OnnxEmbedder): Record<string, unknown> {
+  const { info } = embedder;
+  return {
+    model: info.modelId,
+    revision: info.revision ?? null,
+    architecture: info.architecture,
+    dims: info.dims,
+    pooling: info.pooling,
+    normalize: info.normalize,
+    max_tokens: info.maxTokens,
+    weights: info.weights,
+    tokenizer: info.tokenizer,
+  };
+}

@@ -1,0 +1,94 @@
+import { availableParallelism, homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { InvalidInputError } from './lib/errors.js';
+
+const bool = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => (typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v)));
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/**
+ * Every setting biovec reads, with its default and meaning. Each key maps to the env var
+ * BIOVEC_<SCREAMING_SNAKE> and the flag --<kebab-case>, except the hub settings, which keep
+ * the names every Hugging Face tool uses (see ENV_NAMES).
+ */
+export const configSchema = z.object({
+  model: z.string().min(1).default('allenai/biomed_roberta_base')
+    .describe('Model: a local directory or a Hugging Face id (org/name[@revision]). Default: eos1086 (BioMed-RoBERTa)'),
+  modelRevision: z.string().min(1).default('main').describe('Hub revision (branch, tag or commit) when --model is a hub id'),
+  pooling: z.enum(['auto', 'cls', 'mean']).default('auto')
+    .describe('cls = first token of the last hidden state (eos1086); mean = mask-weighted mean; auto = the model\'s sentence-transformers setting, else cls'),
+  normalize: z.enum(['auto', 'true', 'false']).default('auto')
+    .describe('L2-normalise vectors; auto = the model\'s sentence-transformers setting, else no (eos1086 vectors are raw)'),
+  maxLength: int(0).default(0).describe('Max tokens per input, special tokens included; 0 = the model\'s limit (512 for RoBERTa)'),
+  weights: z.enum(['auto', 'safetensors', 'onnx']).default('auto')
+    .describe('Which weights to load: auto prefers model.safetensors (converted to ONNX) over a shipped model.onnx'),
+  device: z.enum(['cpu', 'cuda']).default('cpu').describe('onnxruntime execution provider'),
+  threads: int(0).default(availableParallelism()).describe('onnxruntime intra-op threads (0 = onnxruntime decides)'),
+  inference: z.enum(['worker', 'inline']).default('worker')
+    .describe('Run inference on a worker thread (keeps the event loop free) or inline'),
+  maxBatchTokens: int(1).default(8192).describe('Padded tokens per inference batch (longest × rows)'),
+  maxBatchSize: int(1).default(64).describe('Rows per inference batch'),
+  maxQueuedTokens: int(1).default(2_000_000).describe('Tokens waiting for inference before requests are refused (429)'),
+  cacheDir: z.string().min(1).default(join(homedir(), '.cache', 'biovec')).describe('Converted ONNX graphs and other derived files'),
+  hfEndpoint: z.string().url().default('https://huggingface.co').describe('Hugging Face hub or mirror base URL'),
+  hfToken: z.string().optional().describe('Hugging Face token for gated or private models (secret)'),
+  hfHubOffline: bool.default(false).describe('Never contact the hub; use the local cache only'),
+  hfHubCache: z.string().min(1).default(join(homedir(), '.cache', 'huggingface', 'hub'))
+    .describe('Hugging Face cache directory (shared with Python tools)'),
+  hubTimeoutMs: int(1).default(30_000).describe('Hub request timeout (headers, and idle time while downloading)'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigKey = keyof Config;
+
+const SECRET: ReadonlySet<ConfigKey> = new Set(['hfToken']);
+
+/** Env var names. Hub settings use the Hugging Face names so existing setups carry over. */
+export const ENV_NAMES: Record<ConfigKey, string> = Object.fromEntries(
+  (Object.keys(configSchema.shape) as ConfigKey[]).map((key) => [
+    key,
+    key.startsWith('hf') ? snake(key) : `BIOVEC_${snake(key)}`,
+  ]),
+) as Record<ConfigKey, string>;
+
+function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+export function flagName(key: ConfigKey): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Resolves the configuration once: flags beat env vars beat defaults. HF_HOME is honoured
+ * as huggingface_hub does (HF_HUB_CACHE defaults to $HF_HOME/hub). Throws InvalidInputError
+ * naming each bad setting by its env var and flag.
+ */
+export function loadConfig(env: Record<string, string | undefined>, flags: Partial<Record<ConfigKey, unknown>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape) as ConfigKey[]) {
+    const fromEnv = env[ENV_NAMES[key]];
+    if (fromEnv !== undefined && fromEnv !== '') raw[key] = fromEnv;
+    if (flags[key] !== undefined) raw[key] = flags[key];
+  }
+  if (raw.hfHubCache === undefined && env.HF_HOME) raw.hfHubCache = join(env.HF_HOME, 'hub');
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as ConfigKey;
+      return { pointer: `/${key}`, detail: `${ENV_NAMES[key] ?? key} / ${flagName(key)}: ${issue.message}` };
+    });
+    throw new InvalidInputError(`invalid configuration: ${issues.map((i) => i.detail).join('; ')}`, issues);
+  }
+  return parsed.data;
+}
+
+/** The effective configuration with secrets redacted, for the startup log line and `--help`. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, SECRET.has(key as ConfigKey) && value ? '[redacted]' : value]),
+  );
+}

@@ -1,0 +1,172 @@
+import { OverloadedError } from '../lib/errors.js';
+
+export type Priority = 'interactive' | 'bulk';
+
+export interface BatcherOptions<R> {
+  /** Padded tokens per batch (longest sequence × rows). */
+  maxBatchTokens: number;
+  /** Rows per batch, whatever their length. */
+  maxBatchSize: number;
+  /** Tokens waiting across both priorities before submit() refuses with OverloadedError. */
+  maxQueuedTokens: number;
+  /** Runs one batch of token sequences and returns one result per sequence, in order. */
+  runBatch: (sequences: Int32Array[]) => Promise<R[]>;
+}
+
+export interface SubmitOptions {
+  priority?: Priority;
+  signal?: AbortSignal;
+}
+
+interface Item<R> {
+  ids: Int32Array;
+  signal: AbortSignal | undefined;
+  resolve: (value: R) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface BatcherStats {
+  queuedTokens: number;
+  queuedItems: Record<Priority, number>;
+  batches: number;
+  /** Real tokens / padded tokens over all batches run, 1 = no padding. */
+  paddingEfficiency: number;
+}
+
+// How far into a queue the length-grouping looks: bounds the per-batch cost on huge queues
+// while still finding similar lengths among an ingestion job's texts.
+const SCAN_WINDOW = 2048;
+
+/**
+ * The token-budget batcher. Interactive work always goes before bulk work; within a
+ * priority the oldest sequence anchors each batch, which is filled with the sequences
+ * closest to it in length so little compute is spent on padding. One batch runs while the
+ * next is formed. The queue is bounded: past `maxQueuedTokens` submit() throws OverloadedError.
+ */
+export class Batcher<R> {
+  private readonly queues: Record<Priority, Item<R>[]> = { interactive: [], bulk: [] };
+  private queuedTokens = 0;
+  private running = false;
+  private batches = 0;
+  private realTokens = 0;
+  private paddedTokens = 0;
+  private tokensPerSecond = 1000;
+
+  constructor(private readonly opts: BatcherOptions<R>) {}
+
+  /** Queues sequences and resolves with their results in order. Throws OverloadedError when full. */
+  submit(sequences: Int32Array[], options: SubmitOptions = {}): Promise<R[]> {
+    const tokens = sequences.reduce((sum, s) => sum + s.length, 0);
+    if (this.queuedTokens > 0 && this.queuedTokens + tokens > this.opts.maxQueuedTokens) {
+      const retryAfterS = Math.max(1, Math.ceil(this.queuedTokens / this.tokensPerSecond));
+      throw new OverloadedError(
+        `embedding queue is full (${this.queuedTokens} tokens waiting); retry in ${retryAfterS}s`,
+        retryAfterS,
+      );
+    }
+    options.signal?.throwIfAborted();
+    const queue = this.queues[options.priority ?? 'interactive'];
+    const promises = sequences.map(
+      (ids) =>
+        new Promise<R>((resolve, reject) => {
+          queue.push({ ids, signal: options.signal, resolve, reject });
+        }),
+    );
+    this.queuedTokens += tokens;
+    void this.pump();
+    return Promise.all(promises);
+  }
+
+  stats(): BatcherStats {
+    return {
+      queuedTokens: this.queuedTokens,
+      queuedItems: { interactive: this.queues.interactive.length, bulk: this.queues.bulk.length },
+      batches: this.batches,
+      paddingEfficiency: this.paddedTokens === 0 ? 1 : this.realTokens / this.paddedTokens,
+    };
+  }
+
+  /** Resolves once every queued sequence has run. */
+  async drain(): Promise<void> {
+    while (this.running || this.queues.interactive.length + this.queues.bulk.length > 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let next = this.takeBatch();
+      while (next) {
+        const current = next;
+        const started = performance.now();
+        const run = this.opts.runBatch(current.map((item) => item.ids));
+        // Form the following batch while this one runs (inference leaves the JS thread free
+        // when it runs in a worker).
+        next = this.takeBatch();
+        await this.settle(current, run, started);
+        next ??= this.takeBatch();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async settle(items: Item<R>[], run: Promise<R[]>, started: number): Promise<void> {
+    try {
+      const results = await run;
+      const seconds = (performance.now() - started) / 1000;
+      const tokens = items.reduce((sum, item) => sum + item.ids.length, 0);
+      if (seconds > 0) this.tokensPerSecond = 0.8 * this.tokensPerSecond + 0.2 * (tokens / seconds);
+      items.forEach((item, i) => item.resolve(results[i]!));
+    } catch (err) {
+      for (const item of items) item.reject(err);
+    }
+  }
+
+  private takeBatch(): Item<R>[] | undefined {
+    this.dropAborted();
+    const queue = this.queues.interactive.length > 0 ? this.queues.interactive : this.queues.bulk;
+    const head = queue[0];
+    if (!head) return undefined;
+    const window = queue.slice(0, SCAN_WINDOW);
+    const order = window
+      .map((item, index) => ({ index, distance: Math.abs(item.ids.length - head.ids.length) }))
+      .sort((a, b) => a.distance - b.distance || a.index - b.index);
+    const chosen = new Set<number>();
+    let longest = 0;
+    for (const { index } of order) {
+      if (chosen.size >= this.opts.maxBatchSize) break;
+      const length = window[index]!.ids.length;
+      const padded = Math.max(longest, length) * (chosen.size + 1);
+      // The head always runs, even alone over budget: a single long text must not starve.
+      if (chosen.size > 0 && padded > this.opts.maxBatchTokens) continue;
+      chosen.add(index);
+      longest = Math.max(longest, length);
+    }
+    const batch: Item<R>[] = [];
+    const rest: Item<R>[] = [];
+    window.forEach((item, index) => (chosen.has(index) ? batch : rest).push(item));
+    queue.splice(0, window.length, ...rest);
+    const tokens = batch.reduce((sum, item) => sum + item.ids.length, 0);
+    this.queuedTokens -= tokens;
+    this.batches += 1;
+    this.realTokens += tokens;
+    this.paddedTokens += longest * batch.length;
+    return batch;
+  }
+
+  private dropAborted(): void {
+    for (const priority of ['interactive', 'bulk'] as const) {
+      const queue = this.queues[priority];
+      if (!queue.some((item) => item.signal?.aborted)) continue;
+      this.queues[priority] = queue.filter((item) => {
+        if (!item.signal?.aborted) return true;
+        this.queuedTokens -= item.ids.length;
+        item.reject(item.signal.reason);
+        return false;
+      });
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { Priority } from './batcher.js';
+import type { Pooling } from './pooling.js';
+
+/** What a stored vector was made with: recorded beside every vector. */
+export interface EmbedderInfo {
+  modelId: string;
+  /** Hub commit hash, or undefined for a local directory. */
+  revision: string | undefined;
+  dims: number;
+  pooling: Pooling;
+  normalize: boolean;
+  /** Max tokens per input, special tokens included. */
+  maxTokens: number;
+  architecture: string;
+  weights: 'safetensors' | 'onnx';
+  tokenizer: string;
+}
+
+export interface EmbedOptions {
+  priority?: Priority;
+  signal?: AbortSignal;
+  /**
+   * Over-long input: true (default) keeps the first maxTokens tokens and reports how many
+   * were dropped; false refuses it with InvalidInputError.
+   */
+  truncate?: boolean;
+}
+
+export interface Embedding {
+  vector: Float32Array;
+  /** Tokens embedded, special tokens included. */
+  tokens: number;
+  /** Tokens cut off the end because the input was over maxTokens (0 when it fit). */
+  droppedTokens: number;
+}
+
+/** A window of a long text, ready to embed as is. */
+export interface Chunk {
+  index: number;
+  text: string;
+  /** [start, end) in the source text, UTF-16 indices. */
+  start: number;
+  end: number;
+  /** Tokens including special tokens. */
+  tokenCount: number;
+  /** Token ids with special tokens; opaque to callers, passed back to embedChunks. */
+  ids: Int32Array;
+}
+
+export interface ChunkOptions {
+  /** Tokens shared by consecutive windows. */
+  overlapTokens?: number;
+  /** Window size in tokens, special tokens included; defaults to the model's limit. */
+  maxTokens?: number;
+}
+
+/** The embedding port: texts in, vectors out. */
+export interface Embedder {
+  readonly info: EmbedderInfo;
+  /** Embeds texts in order. Throws InvalidInputError (pointer /i) or OverloadedError. */
+  embed(texts: unknown[], options?: EmbedOptions): Promise<Embedding[]>;
+  /** Cuts a text into token windows that each fit the model, with character offsets. */
+  chunk(text: string, options?: ChunkOptions): Promise<Chunk[]>;
+  /** Embeds chunks from chunk() without tokenizing again. */
+  embedChunks(chunks: Chunk[], options?: Omit<EmbedOptions, 'truncate'>): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}

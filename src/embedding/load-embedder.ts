@@ -1,0 +1,117 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { ModelError } from '../lib/errors.js';
+import { convertCheckpoint } from './convert/convert-checkpoint.js';
+import type { EmbedderInfo } from './embedder.js';
+import type { DownloadProgress } from './model/hub-client.js';
+import { maxModelTokens, parseEncoderConfig, readModelConfig } from './model/model-config.js';
+import { readModelDefaults } from './model/model-defaults.js';
+import { parseModelSpec, resolveModel } from './model/resolve-model.js';
+import { OnnxEmbedder } from './onnx-embedder.js';
+import { InProcessRunner, WorkerRunner } from './runtime/inference-runner.js';
+import { TextTokenizer } from './tokenizer/text-tokenizer.js';
+
+export type EmbedderConfig = Pick<
+  Config,
+  | 'model' | 'modelRevision' | 'pooling' | 'normalize' | 'maxLength' | 'weights' | 'device' | 'threads' | 'inference'
+  | 'maxBatchTokens' | 'maxBatchSize' | 'maxQueuedTokens' | 'cacheDir' | 'hfEndpoint' | 'hfToken' | 'hfHubOffline'
+  | 'hfHubCache' | 'hubTimeoutMs'
+>;
+
+export interface LoadHooks {
+  onDownload?: (p: DownloadProgress) => void;
+  onInfo?: (message: string) => void;
+}
+
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+/** Resolves, converts (or finds the ONNX of) and loads a model. Throws ModelError with advice. */
+export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): Promise<OnnxEmbedder> {
+  const resolved = await resolveModel(await parseModelSpec(cfg.model, cfg.modelRevision === 'main' ? undefined : cfg.modelRevision), {
+    endpoint: cfg.hfEndpoint,
+    token: cfg.hfToken,
+    offline: cfg.hfHubOffline,
+    cacheDir: cfg.hfHubCache,
+    timeoutMs: cfg.hubTimeoutMs,
+    onProgress: hooks.onDownload,
+    onWarning: hooks.onInfo,
+  });
+  const dir = resolved.dir;
+  const rawConfig = await readModelConfig(dir);
+  const tokenizer = await TextTokenizer.load(dir);
+  const weights = await pickWeights(dir, cfg.weights);
+
+  let onnxPath: string;
+  let limit: number;
+  let architecture = String(rawConfig.model_type ?? 'unknown');
+  let padTokenId: number;
+  if (weights.kind === 'safetensors') {
+    const encoder = parseEncoderConfig(rawConfig);
+    ({ onnxPath } = await convertCheckpoint({ modelDir: dir, cacheDir: cfg.cacheDir, onProgress: hooks.onInfo }));
+    limit = maxModelTokens(encoder);
+    architecture = encoder.modelType;
+    padTokenId = encoder.padTokenId;
+  } else {
+    onnxPath = weights.path;
+    const positions = typeof rawConfig.max_position_embeddings === 'number' ? rawConfig.max_position_embeddings : 512;
+    const pad = typeof rawConfig.pad_token_id === 'number' ? rawConfig.pad_token_id : 0;
+    limit = ['roberta', 'xlm-roberta', 'camembert'].includes(architecture) ? positions - pad - 1 : positions;
+    padTokenId = pad;
+  }
+  if (tokenizer.configMaxLength) limit = Math.min(limit, tokenizer.configMaxLength);
+  if (cfg.maxLength > 0) {
+    if (cfg.maxLength > limit) throw new ModelError(`--max-length ${cfg.maxLength} exceeds the model's limit of ${limit} tokens`);
+    if (cfg.maxLength <= tokenizer.specialTokenCount) throw new ModelError(`--max-length ${cfg.maxLength} leaves no room for text`);
+    limit = cfg.maxLength;
+  }
+
+  const defaults = await readModelDefaults(dir);
+  const sessionOpts = { threads: cfg.threads, executionProvider: cfg.device };
+  const runner = cfg.inference === 'worker'
+    ? await WorkerRunner.create(onnxPath, sessionOpts)
+    : await InProcessRunner.create(onnxPath, sessionOpts);
+  const dims = typeof rawConfig.hidden_size === 'number' ? rawConfig.hidden_size : 0;
+  const info: EmbedderInfo = {
+    modelId: resolved.modelId,
+    revision: resolved.revision,
+    dims,
+    pooling: cfg.pooling === 'auto' ? (defaults.pooling ?? 'cls') : cfg.pooling,
+    normalize: cfg.normalize === 'auto' ? (defaults.normalize ?? false) : cfg.normalize === 'true',
+    maxTokens: limit,
+    architecture,
+    weights: weights.kind,
+    tokenizer: tokenizer.kind,
+  };
+  const embedder = new OnnxEmbedder({
+    info,
+    tokenizer,
+    runner,
+    padTokenId,
+    maxBatchTokens: cfg.maxBatchTokens,
+    maxBatchSize: cfg.maxBatchSize,
+    maxQueuedTokens: cfg.maxQueuedTokens,
+  });
+  if (dims === 0) {
+    // A config without hidden_size (some ONNX exports): learn the width from one inference.
+    const [probe] = await embedder.embed(['dimension probe']);
+    info.dims = probe!.vector.length;
+  }
+  return embedder;
+}
+
+async function pickWeights(dir: string, prefer: EmbedderConfig['weights']): Promise<{ kind: 'safetensors' | 'onnx'; path: string }> {
+  const safetensors = join(dir, 'model.safetensors');
+  const onnxCandidates = [join(dir, 'onnx', 'model.onnx'), join(dir, 'model.onnx')];
+  const hasSafetensors = await exists(safetensors);
+  let onnx: string | undefined;
+  for (const candidate of onnxCandidates) if (!onnx && (await exists(candidate))) onnx = candidate;
+  if (prefer !== 'onnx' && hasSafetensors) return { kind: 'safetensors', path: safetensors };
+  if (prefer !== 'safetensors' && onnx) return { kind: 'onnx', path: onnx };
+  const wanted = prefer === 'auto' ? 'model.safetensors or onnx/model.onnx' : prefer === 'onnx' ? 'onnx/model.onnx or model.onnx' : 'model.safetensors';
+  const bin = await exists(join(dir, 'pytorch_model.bin'));
+  throw new ModelError(
+    `${dir} has no ${wanted}` +
+      (bin ? '; it has pytorch_model.bin, which biovec does not read: re-save it with safetensors (save_pretrained(safe_serialization=True))' : ''),
+  );
+}

@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelError } from '../../lib/errors.js';
+
+/** The encoder architectures our converter builds. XLM-R and CamemBERT are RoBERTa-shaped. */
+const ROBERTA_LIKE = new Set(['roberta', 'xlm-roberta', 'camembert']);
+const BERT_LIKE = new Set(['bert']);
+
+export type Architecture = 'roberta' | 'bert';
+export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';
+
+export interface EncoderConfig {
+  modelType: string;
+  architecture: Architecture;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  intermediateSize: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  typeVocabSize: number;
+  padTokenId: number;
+  layerNormEps: number;
+  hiddenAct: HiddenAct;
+}
+
+const ACTIVATIONS: Record<string, HiddenAct> = {
+  gelu: 'gelu',
+  gelu_new: 'gelu_new',
+  gelu_pytorch_tanh: 'gelu_new',
+  relu: 'relu',
+};
+
+/** Reads config.json as transformers writes it. Throws ModelError naming what is unsupported. */
+export async function readModelConfig(dir: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'config.json'), 'utf8');
+  } catch {
+    throw new ModelError(`${dir} has no config.json; point --model at a Hugging Face model directory`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ModelError(`${join(dir, 'config.json')} is not valid JSON`);
+  }
+}
+
+export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig {
+  const modelType = String(raw.model_type ?? 'unknown');
+  let architecture: Architecture;
+  if (ROBERTA_LIKE.has(modelType)) architecture = 'roberta';
+  else if (BERT_LIKE.has(modelType)) architecture = 'bert';
+  else {
+    throw new ModelError(
+      `model_type "${modelType}" is not supported by the safetensors converter (supported: ` +
+        `${[...BERT_LIKE, ...ROBERTA_LIKE].join(', ')}); export the model to ONNX and give its model.onnx instead`,
+    );
+  }
+  const positionType = raw.position_embedding_type ?? 'absolute';
+  if (positionType !== 'absolute') {
+    throw new ModelError(`position_embedding_type "${String(positionType)}" is not supported (only "absolute")`);
+  }
+  const act = ACTIVATIONS[String(raw.hidden_act ?? 'gelu')];
+  if (!act) throw new ModelError(`hidden_act "${String(raw.hidden_act)}" is not supported`);
+  const int = (key: string, fallback?: number): number => {
+    const value = raw[key] ?? fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      throw new ModelError(`config.json: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const config: EncoderConfig = {
+    modelType,
+    architecture,
+    hiddenSize: int('hidden_size'),
+    numLayers: int('num_hidden_layers'),
+    numHeads: int('num_attention_heads'),
+    intermediateSize: int('intermediate_size'),
+    vocabSize: int('vocab_size'),
+    maxPositionEmbeddings: int('max_position_embeddings', 512),
+    typeVocabSize: int('type_vocab_size', 2),
+    padTokenId: typeof raw.pad_token_id === 'number' ? raw.pad_token_id : architecture === 'roberta' ? 1 : 0,
+    layerNormEps: typeof raw.layer_norm_eps === 'number' ? raw.layer_norm_eps : 1e-12,
+    hiddenAct: act,
+  };
+  if (config.hiddenSize % config.numHeads !== 0) {
+    throw new ModelError(`hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numHeads}`);
+  }
+  return config;
+}
+
+/**
+ * Longest input in tokens, special tokens included. RoBERTa offsets positions by
+ * pad_token_id + 1 (514 embeddings give 512 usable positions).
+ */
+export function maxModelTokens(config: EncoderConfig): number {
+  return config.architecture === 'roberta'
+    ? config.maxPositionEmbeddings - config.padTokenId - 1
+    : config.maxPositionEmbeddings;
+}

@@ -1,0 +1,83 @@
+import * as ort from 'onnxruntime-node';
+import { ModelError } from '../../lib/errors.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets onnxruntime use one per physical core. */
+  threads: number;
+  executionProvider: ExecutionProvider;
+}
+
+/** A padded batch: row-major [batch, sequence] ids and mask. */
+export interface EncoderBatch {
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  batch: number;
+  sequence: number;
+}
+
+export interface EncoderOutput {
+  /** last_hidden_state, row-major [batch, sequence, hidden]. */
+  hidden: Float32Array;
+  hiddenSize: number;
+}
+
+/**
+ * One onnxruntime session over an encoder graph: ours (converted from safetensors) or a
+ * third-party export (`input_ids`, `attention_mask`, optionally `token_type_ids` in;
+ * `last_hidden_state` or a rank-3 first output out).
+ */
+export class EncoderSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly outputName: string,
+    private readonly needsTokenTypes: boolean,
+  ) {}
+
+  /** Throws ModelError when the file is not a loadable encoder graph. */
+  static async create(onnxPath: string, opts: SessionOptions): Promise<EncoderSession> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(onnxPath, {
+        executionProviders: opts.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        intraOpNumThreads: opts.threads,
+        // Batches come with varying shapes; the arena would keep the largest one's memory forever.
+        enableCpuMemArena: false,
+      });
+    } catch (err) {
+      throw new ModelError(`onnxruntime could not load ${onnxPath}: ${(err as Error).message}`, { cause: err });
+    }
+    for (const required of ['input_ids', 'attention_mask']) {
+      if (!session.inputNames.includes(required)) {
+        throw new ModelError(`${onnxPath} has no ${required} input (inputs: ${session.inputNames.join(', ')})`);
+      }
+    }
+    const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0];
+    if (!outputName) throw new ModelError(`${onnxPath} has no outputs`);
+    return new EncoderSession(session, outputName, session.inputNames.includes('token_type_ids'));
+  }
+
+  async run(batch: EncoderBatch): Promise<EncoderOutput> {
+    const dims = [batch.batch, batch.sequence];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', batch.inputIds, dims),
+      attention_mask: new ort.Tensor('int64', batch.attentionMask, dims),
+    };
+    if (this.needsTokenTypes) {
+      feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), dims);
+    }
+    const result = await this.session.run(feeds, [this.outputName]);
+    const out = result[this.outputName];
+    if (!out || out.dims.length !== 3 || out.type !== 'float32') {
+      throw new ModelError(`output ${this.outputName} is not a float [batch, sequence, hidden] tensor`);
+    }
+    return { hidden: out.data as Float32Array, hiddenSize: Number(out.dims[2]) };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
