@@ -28,7 +28,8 @@ export const configSchema = z.object({
   threads: int(0).default(availableParallelism()).describe('onnxruntime intra-op threads (0 = onnxruntime decides)'),
   inference: z.enum(['worker', 'inline']).default('worker')
     .describe('Run inference on a worker thread (keeps the event loop free) or inline'),
-  maxBatchTokens: int(1).default(8192).describe('Padded tokens per inference batch (longest × rows)'),
+  maxBatchTokens: int(0).default(0)
+    .describe('Padded tokens per inference batch (longest × rows); 0 = auto: 1024 on CPU, where larger batches only add padding, 16384 on CUDA'),
   maxBatchSize: int(1).default(64).describe('Rows per inference batch'),
   maxQueuedTokens: int(1).default(2_000_000).describe('Tokens waiting for inference before requests are refused (429)'),
   cacheDir: z.string().min(1).default(join(homedir(), '.cache', 'biovec')).describe('Converted ONNX graphs and other derived files'),

@@ -88,7 +88,7 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
     tokenizer,
     runner,
     padTokenId,
-    maxBatchTokens: cfg.maxBatchTokens,
+    maxBatchTokens: cfg.maxBatchTokens || (cfg.device === 'cuda' ? 16384 : 1024),
     maxBatchSize: cfg.maxBatchSize,
     maxQueuedTokens: cfg.maxQueuedTokens,
   });
