@@ -6,6 +6,7 @@ export default defineConfig({
     // Inference tests start onnxruntime sessions; two cores run two files at a time well.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -39,7 +39,6 @@ export const configSchema = z.object({
   hfHubCache: z.string().min(1).default(join(homedir(), '.cache', 'huggingface', 'hub'))
     .describe('Hugging Face cache directory (shared with Python tools)'),
   hubTimeoutMs: int(1).default(30_000).describe('Hub request timeout (headers, and idle time while downloading)'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -36,6 +36,8 @@ export interface BatcherStats {
 // How far into a queue the length-grouping looks: bounds the per-batch cost on huge queues
 // while still finding similar lengths among an ingestion job's texts.
 const SCAN_WINDOW = 2048;
+// A sequence joins a batch only if it is at least this fraction of the batch's longest one.
+const MIN_FILL = 0.75;
 
 /**
  * The token-budget batcher. Interactive work always goes before bulk work; within a
@@ -139,9 +141,15 @@ export class Batcher<R> {
     for (const { index } of order) {
       if (chosen.size >= this.opts.maxBatchSize) break;
       const length = window[index]!.ids.length;
-      const padded = Math.max(longest, length) * (chosen.size + 1);
-      // The head always runs, even alone over budget: a single long text must not starve.
-      if (chosen.size > 0 && padded > this.opts.maxBatchTokens) continue;
+      const widest = Math.max(longest, length);
+      const padded = widest * (chosen.size + 1);
+      if (chosen.size > 0) {
+        // The head always runs, even alone over budget: a single long text must not starve.
+        if (padded > this.opts.maxBatchTokens) continue;
+        // Candidates come nearest-length first, so past this one padding would dominate:
+        // the rest make better batches among themselves.
+        if (Math.min(longest, length) < MIN_FILL * widest) break;
+      }
       chosen.add(index);
       longest = Math.max(longest, length);
     }

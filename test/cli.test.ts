@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poolRow } from '../src/embedding/pooling.js';
+import { REPO_ROOT, fixtureModel, maxAbsDiff, readReference } from './helpers/fixtures.js';
+import { HubServer } from './helpers/hub-server.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let work: string;
+const baseEnv = () => ({ PATH: process.env.PATH, HOME: work, BIOVEC_CACHE_DIR: join(work, 'cache'), HF_HUB_CACHE: join(work, 'hf'), BIOVEC_THREADS: '1' });
+
+/** Runs the real CLI entry point (from source, through tsx) as a user would. */
+function cli(args: string[], opts: { stdin?: string | Buffer; env?: Record<string, string | undefined> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts'), ...args], {
+      cwd: REPO_ROOT, // where node resolves --import tsx
+      env: { ...baseEnv(), ...opts.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'biovec-cli-'));
+});
+afterAll(async () => rm(work, { recursive: true, force: true }));
+
+describe('biovec embed', () => {
+  const model = ['--model', fixtureModel('tiny-roberta')];
+
+  it('embeds lines from stdin to JSONL, with transformers\' CLS vectors', async () => {
+    const ref = await readReference(fixtureModel('tiny-roberta'));
+    const res = await cli(['embed', ...model], { stdin: `${ref.texts[0]}\n${ref.texts[2]}\n` });
+    expect(res.code, res.stderr).toBe(0);
+    const rows = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; embedding: number[]; tokens: number; dropped_tokens: number });
+    expect(rows.map((r) => r.index)).toEqual([0, 1]);
+    [0, 2].forEach((refRow, i) => {
+      let length = 0;
+      for (let t = 0; t < ref.sequence; t++) length += Number(ref.attentionMask[refRow * ref.sequence + t]);
+      const want = poolRow({ hidden: ref.hidden, row: refRow, sequence: ref.sequence, hiddenSize: ref.hiddenSize, length, pooling: 'cls' });
+      expect(maxAbsDiff(rows[i]!.embedding, want)).toBeLessThan(1e-4);
+      expect(rows[i]!.tokens).toBe(length);
+      expect(rows[i]!.dropped_tokens).toBe(0);
+    });
+  });
+
+  it('reads JSONL with ids from a file and writes to --output', async () => {
+    const input = join(work, 'docs.jsonl');
+    await writeFile(input, `${JSON.stringify({ id: 'PMID:1', text: 'Aspirin inhibits COX.' })}\n${JSON.stringify({ id: 7, text: 'BRCA1 and breast cancer' })}\n`);
+    const res = await cli(['embed', input, '-o', join(work, 'out.jsonl'), ...model]);
+    expect(res.code, res.stderr).toBe(0);
+    const rows = (await readFile(join(work, 'out.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r: { id: unknown }) => r.id)).toEqual(['PMID:1', 7]);
+    expect(rows[0].embedding).toHaveLength(32);
+  });
+
+  it('names the line of bad input and exits 2', async () => {
+    const invalid = await cli(['embed', ...model], { stdin: Buffer.concat([Buffer.from('fine\n'), Buffer.from([0xc3, 0x28, 0x0a])]) });
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('line 2 is not valid UTF-8');
+    const empty = await cli(['embed', ...model], { stdin: 'one\n\nthree\n' });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('line 2 is empty');
+    const json = await cli(['embed', '--format', 'jsonl', ...model], { stdin: '{"text": "ok"}\n{"title": "no text"}\n' });
+    expect(json.code).toBe(2);
+    expect(json.stderr).toContain('line 2: field "text" must be a string');
+  });
+
+  it('refuses a wrong setting, naming it, before loading anything', async () => {
+    const res = await cli(['embed', ...model], { env: { BIOVEC_POOLING: 'max' } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/BIOVEC_POOLING \/ --pooling/);
+  });
+
+  it('explains a missing model directory', async () => {
+    const res = await cli(['embed', '--model', './no-such-model'], { stdin: 'x\n' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/model directory .*no-such-model does not exist/);
+  });
+});
+
+describe('biovec run (Ersilia format)', () => {
+  it('writes key,input,dim_000.. with the MD5 key, in input order', async () => {
+    const input = join(work, 'in.csv');
+    const texts = ['Aspirin inhibits COX.', 'TNF-α, IL-6 and "quoted" text', 'BRCA1'];
+    await writeFile(input, `input\n${texts.map((t) => (t.includes('"') || t.includes(',') ? `"${t.replaceAll('"', '""')}"` : t)).join('\n')}\n`);
+    const res = await cli(['run', '-i', input, '-o', join(work, 'out.csv'), '--model', fixtureModel('tiny-bert')]);
+    expect(res.code, res.stderr).toBe(0);
+    const rows = parse(await readFile(join(work, 'out.csv')), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(rows[0]!)).toEqual(['key', 'input', ...Array.from({ length: 32 }, (_, i) => `dim_${String(i).padStart(3, '0')}`)]);
+    expect(rows.map((r) => r.input)).toEqual(texts);
+    expect(rows[0]!.key).toBe(createHash('md5').update(texts[0]!).digest('hex'));
+    const embedded = await cli(['embed', '--model', fixtureModel('tiny-bert')], { stdin: `${texts[1]}\n` });
+    const vector = (JSON.parse(embedded.stdout) as { embedding: number[] }).embedding;
+    expect(maxAbsDiff(vector, Array.from({ length: 32 }, (_, i) => Number(rows[1]![`dim_${String(i).padStart(3, '0')}`])))).toBe(0);
+  });
+
+  it('names the missing input column', async () => {
+    const input = join(work, 'bad.csv');
+    await writeFile(input, 'smiles,text\nCCO,ethanol\n');
+    const res = await cli(['run', '-i', input, '-o', join(work, 'bad-out.csv'), '--model', fixtureModel('tiny-bert')]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('has no "input" column (columns: smiles, text); pass --column');
+  });
+});
+
+describe('biovec model', () => {
+  let hub: HubServer;
+  beforeAll(async () => {
+    hub = await new HubServer({ 'allenai/tiny-roberta': { dir: fixtureModel('tiny-roberta') } }).start();
+  });
+  afterAll(async () => hub.stop());
+
+  it('pull downloads from HF_ENDPOINT and converts; info then works offline', async () => {
+    const pulled = await cli(['model', 'pull', 'allenai/tiny-roberta'], { env: { HF_ENDPOINT: hub.url } });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(JSON.parse(pulled.stdout)).toMatchObject({ model: 'allenai/tiny-roberta', revision: hub.commitOf('allenai/tiny-roberta'), dims: 32, pooling: 'cls', weights: 'safetensors', tokenizer: 'bpe' });
+    const info = await cli(['model', 'info', '--model', 'allenai/tiny-roberta'], { env: { HF_HUB_OFFLINE: '1' } });
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ max_tokens: 128, architecture: 'roberta' });
+  });
+
+  it('offline with an empty cache says what to do', async () => {
+    const res = await cli(['model', 'info', '--model', 'allenai/never-pulled'], { env: { HF_HUB_OFFLINE: '1' } });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/not in the cache .*biovec model pull allenai\/never-pulled/);
+  });
+
+  it('--help lists every setting with its env var', async () => {
+    const res = await cli(['--help']);
+    expect(res.stdout).toContain('--max-batch-tokens <value>');
+    expect(res.stdout).toContain('[env HF_TOKEN]');
+    expect(res.stdout).toMatch(/embed .*\n/);
+  });
+});
