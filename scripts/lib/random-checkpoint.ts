@@ -1,14 +1,11 @@
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EncoderConfig } from '../../src/embedding/model/model-config.js';
 
-export interface RandomEncoderShape {
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  vocabSize: number;
-  maxPositionEmbeddings: number;
-}
+export type RandomEncoderShape = Pick<
+  EncoderConfig,
+  'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'vocabSize' | 'maxPositionEmbeddings'
+>;
 
 /** roberta-base / biomed_roberta_base dimensions. */
 export const ROBERTA_BASE: RandomEncoderShape = {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +113,19 @@ describe('OnnxEmbedder options and input checks', () => {
 });
 
 describe('loadEmbedder errors', () => {
+  it('refuses a corrupt model.onnx with onnxruntime\'s reason', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'biovec-badonnx-'));
+    try {
+      await cp(fixtureModel('tiny-bert-onnx'), dir, { recursive: true });
+      await writeFile(join(dir, 'onnx', 'model.onnx'), 'this is not a protobuf');
+      const err = await loadEmbedder(loadConfig({}, { model: dir, cacheDir, threads: 1 })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelError);
+      expect((err as ModelError).detail).toMatch(/onnxruntime could not load .*model\.onnx/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names a max length beyond the model limit', async () => {
     await expect(load('tiny-roberta', { maxLength: 4096 })).rejects.toThrow(/--max-length 4096 exceeds the model's limit of 128/);
   });

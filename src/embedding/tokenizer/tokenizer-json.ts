@@ -62,6 +62,17 @@ function specialToken(files: TokenizerFiles, key: string, fallback: string): str
   return tokenContent(files.specialTokens[key]) ?? tokenContent(files.tokenizerConfig[key]) ?? fallback;
 }
 
+/** The special tokens that exist in the vocabulary, as `added_tokens` entries sorted by id. */
+function collectSpecialTokens(files: TokenizerFiles, vocab: Record<string, number>, defaults: Record<string, string>): AddedToken[] {
+  const added = new Map<number, AddedToken>();
+  for (const [name, fallback] of Object.entries(defaults)) {
+    const content = specialToken(files, name, fallback);
+    const id = vocab[content];
+    if (id !== undefined) added.set(id, special(id, content));
+  }
+  return [...added.values()].sort((a, b) => a.id - b.id);
+}
+
 function lookup(vocab: Record<string, number>, token: string, file: string): number {
   const id = vocab[token];
   if (id === undefined) throw new ModelError(`${file} has no entry for special token ${token}`);
@@ -88,20 +99,16 @@ export async function buildByteLevelBpeJson(dir: string, files: TokenizerFiles):
     });
   const addPrefixSpace = files.tokenizerConfig.add_prefix_space === true;
   const trimOffsets = files.tokenizerConfig.trim_offsets !== false;
-  const names = ['bos_token', 'pad_token', 'eos_token', 'unk_token', 'cls_token', 'sep_token', 'mask_token'] as const;
-  const defaults = { bos_token: '<s>', pad_token: '<pad>', eos_token: '</s>', unk_token: '<unk>', cls_token: '<s>', sep_token: '</s>', mask_token: '<mask>' };
-  const added = new Map<number, AddedToken>();
-  for (const name of names) {
-    const content = specialToken(files, name, defaults[name]);
-    if (vocab[content] !== undefined) added.set(vocab[content], special(vocab[content], content));
-  }
+  const added = collectSpecialTokens(files, vocab, {
+    bos_token: '<s>', pad_token: '<pad>', eos_token: '</s>', unk_token: '<unk>', cls_token: '<s>', sep_token: '</s>', mask_token: '<mask>',
+  });
   const cls = specialToken(files, 'cls_token', '<s>');
   const sep = specialToken(files, 'sep_token', '</s>');
   return JSON.stringify({
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [...added.values()].sort((a, b) => a.id - b.id),
+    added_tokens: added,
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: trimOffsets, use_regex: true },
     post_processor: {
@@ -141,13 +148,9 @@ export async function buildWordPieceJson(dir: string, files: TokenizerFiles): Pr
   const lowercase = files.tokenizerConfig.do_lower_case !== false;
   const stripAccents = files.tokenizerConfig.strip_accents ?? null;
   const tokenizeChinese = files.tokenizerConfig.tokenize_chinese_chars !== false;
-  const names = ['pad_token', 'unk_token', 'cls_token', 'sep_token', 'mask_token'] as const;
-  const defaults = { pad_token: '[PAD]', unk_token: '[UNK]', cls_token: '[CLS]', sep_token: '[SEP]', mask_token: '[MASK]' };
-  const added = new Map<number, AddedToken>();
-  for (const name of names) {
-    const content = specialToken(files, name, defaults[name]);
-    if (vocab[content] !== undefined) added.set(vocab[content], special(vocab[content], content));
-  }
+  const added = collectSpecialTokens(files, vocab, {
+    pad_token: '[PAD]', unk_token: '[UNK]', cls_token: '[CLS]', sep_token: '[SEP]', mask_token: '[MASK]',
+  });
   const cls = specialToken(files, 'cls_token', '[CLS]');
   const sep = specialToken(files, 'sep_token', '[SEP]');
   const clsId = lookup(vocab, cls, vocabPath);
@@ -156,7 +159,7 @@ export async function buildWordPieceJson(dir: string, files: TokenizerFiles): Pr
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [...added.values()].sort((a, b) => a.id - b.id),
+    added_tokens: added,
     normalizer: {
       type: 'BertNormalizer',
       clean_text: true,
