@@ -1,0 +1,77 @@
+import { eq, asc } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { collections, outbox } from '../db/schema.js';
+import { ConflictError, NotFoundError } from '../lib/errors.js';
+import type { Distance } from '../vectors/vector-index.js';
+
+export type CollectionRecord = typeof collections.$inferSelect;
+
+export interface CollectionConfig {
+  name: string;
+  modelId: string;
+  modelRevision: string | null;
+  pooling: string;
+  normalize: boolean;
+  maxTokens: number;
+  dims: number;
+  distance: Distance;
+  chunkOverlap: number;
+}
+
+const BOUND_FIELDS = ['modelId', 'modelRevision', 'pooling', 'normalize', 'maxTokens', 'dims', 'distance'] as const;
+
+/** The index collection holding a catalog collection's vectors at a given version. */
+export const indexNameFor = (name: string, version: number) => `${name}__v${version}`;
+
+/**
+ * Creates a collection bound to a model configuration, or returns the existing one when its
+ * configuration is the same. Throws ConflictError naming the fields that differ.
+ */
+export async function ensureCollectionRecord(db: Database, config: CollectionConfig): Promise<CollectionRecord> {
+  const existing = await findCollection(db, config.name);
+  if (existing) {
+    const differing = BOUND_FIELDS.filter((f) => existing[f] !== config[f]);
+    if (differing.length > 0) {
+      const detail = differing.map((f) => `${f} ${JSON.stringify(existing[f])} (asked ${JSON.stringify(config[f])})`).join(', ');
+      throw new ConflictError(`collection ${config.name} is bound to another model configuration: ${detail}`);
+    }
+    return existing;
+  }
+  const [created] = await db
+    .insert(collections)
+    .values({ ...config, indexName: indexNameFor(config.name, 1), version: 1 })
+    .onConflictDoNothing({ target: collections.name })
+    .returning();
+  // Lost a creation race: the other writer's row is the collection.
+  return created ?? (await getCollection(db, config.name));
+}
+
+export async function findCollection(db: Database, name: string): Promise<CollectionRecord | undefined> {
+  const [row] = await db.select().from(collections).where(eq(collections.name, name)).limit(1);
+  return row;
+}
+
+/** Throws NotFoundError. */
+export async function getCollection(db: Database, name: string): Promise<CollectionRecord> {
+  const row = await findCollection(db, name);
+  if (!row) throw new NotFoundError('collection', name);
+  return row;
+}
+
+export async function getCollectionById(db: Database, id: number): Promise<CollectionRecord | undefined> {
+  const [row] = await db.select().from(collections).where(eq(collections.id, id)).limit(1);
+  return row;
+}
+
+export function listCollections(db: Database): Promise<CollectionRecord[]> {
+  return db.select().from(collections).orderBy(asc(collections.name));
+}
+
+/** Deletes a collection with its documents, and queues the removal of its index collection. Throws NotFoundError. */
+export async function dropCollectionRecord(db: Database, name: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx.delete(collections).where(eq(collections.name, name)).returning();
+    if (!row) throw new NotFoundError('collection', name);
+    await tx.insert(outbox).values({ op: 'drop', indexName: row.indexName, collectionId: null, externalId: null });
+  });
+}

@@ -1,0 +1,46 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { UpstreamUnavailableError } from '../lib/errors.js';
+import * as schema from './schema.js';
+
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… to use a Postgres server; absent means PGlite. */
+  databaseUrl?: string | undefined;
+  /** PGlite data directory; absent means in memory (tests). */
+  pgliteDir?: string | undefined;
+  /** Postgres pool size. */
+  poolSize?: number;
+}
+
+/** Opens the catalog: Postgres through `pg` when a URL is given, else PGlite in process. */
+export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+    try {
+      const client = await pool.connect();
+      client.release();
+    } catch (err) {
+      await pool.end();
+      throw new UpstreamUnavailableError(`cannot connect to the database at ${redactUrl(opts.databaseUrl)}: ${(err as Error).message}`, { cause: err });
+    }
+    return { db: drizzlePg(pool, { schema, casing: 'snake_case' }) as unknown as Database, kind: 'postgres', close: () => pool.end() };
+  }
+  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  await client.waitReady;
+  return { db: drizzlePglite(client, { schema, casing: 'snake_case' }) as unknown as Database, kind: 'pglite', close: () => client.close() };
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,103 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** Raw little-endian float32 bytes: 3 KB for a 768-d vector, a third of real[]'s text form. */
+const vectorBytes = customType<{ data: Float32Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  toDriver: (value) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+  fromDriver: (value) => {
+    const copy = new Uint8Array(value); // aligned copy: drivers hand out views into larger buffers
+    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+  },
+});
+
+const timestamps = {
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+};
+
+/** A collection binds one model configuration; its vectors live in index collection `indexName`. */
+export const collections = pgTable('collections', {
+  id: serial().primaryKey(),
+  name: text().notNull().unique(),
+  modelId: text().notNull(),
+  modelRevision: text(),
+  pooling: text().notNull(),
+  normalize: boolean().notNull(),
+  maxTokens: integer().notNull(),
+  dims: integer().notNull(),
+  distance: text().notNull(),
+  chunkOverlap: integer().notNull().default(0),
+  indexName: text().notNull(),
+  version: integer().notNull().default(1),
+  ...timestamps,
+});
+
+export const documents = pgTable(
+  'documents',
+  {
+    id: bigserial({ mode: 'number' }).primaryKey(),
+    collectionId: integer().notNull().references(() => collections.id, { onDelete: 'cascade' }),
+    externalId: text().notNull(),
+    title: text(),
+    body: text().notNull().default(''),
+    metadata: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    labels: text().array().notNull().default(sql`'{}'::text[]`),
+    /** sha256 of what is embedded (title + body): a change means re-embedding. */
+    contentHash: text().notNull(),
+    /** sha256 of metadata + labels: a change means a payload update only. */
+    metadataHash: text().notNull(),
+    chunkCount: integer().notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('documents_collection_external_uq').on(t.collectionId, t.externalId)],
+);
+
+export const chunks = pgTable(
+  'chunks',
+  {
+    documentId: bigint({ mode: 'number' }).notNull().references(() => documents.id, { onDelete: 'cascade' }),
+    chunkIndex: integer().notNull(),
+    startOffset: integer().notNull(),
+    endOffset: integer().notNull(),
+    tokenCount: integer().notNull(),
+    vector: vectorBytes().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.documentId, t.chunkIndex] })],
+);
+
+export const jobs = pgTable('jobs', {
+  id: uuid().primaryKey().defaultRandom(),
+  collectionId: integer().references(() => collections.id, { onDelete: 'cascade' }),
+  kind: text().notNull(),
+  status: text().notNull(),
+  total: integer(),
+  done: integer().notNull().default(0),
+  failed: integer().notNull().default(0),
+  errors: jsonb().$type<{ record: number; detail: string }[]>().notNull().default([]),
+  state: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+  ...timestamps,
+  finishedAt: timestamp({ withTimezone: true }),
+});
+
+/**
+ * Changes the vector index must see, written in the same transaction as the catalog change.
+ * `sync` rows name a document; the worker makes the index agree with the catalog's current
+ * state of that document, so replays and reorderings converge. `drop` rows remove an index
+ * collection left behind by a dropped collection or an old version.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial({ mode: 'number' }).primaryKey(),
+    op: text().notNull(),
+    indexName: text().notNull(),
+    collectionId: integer(),
+    externalId: text(),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastError: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('outbox_due_idx').on(t.nextAttemptAt, t.id)],
+);

@@ -1,0 +1,177 @@
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { getCollectionById, type CollectionRecord } from '../catalog/collections.js';
+import { documentChunks, findDocument } from '../catalog/documents.js';
+import type { Database } from '../db/client.js';
+import { outbox } from '../db/schema.js';
+import type { VectorIndex } from '../vectors/vector-index.js';
+import { indexSpecFor, pointsFor } from './index-points.js';
+
+export interface OutboxWorkerOptions {
+  db: Database;
+  index: VectorIndex;
+  /** Rows claimed per round. */
+  batchSize?: number;
+  /** A claimed row becomes claimable again after this long (the claimer died). */
+  leaseMs?: number;
+  /** Retry delay after the n-th failure: min(maxBackoffMs, baseBackoffMs·2^n) with jitter. */
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  onError?: (err: unknown, rows: number) => void;
+}
+
+type OutboxRow = typeof outbox.$inferSelect;
+
+export interface RoundResult {
+  applied: number;
+  failed: number;
+}
+
+/**
+ * Applies outbox rows to the vector index. Rows are claimed with a lease (so several
+ * workers share the load and a dead worker's rows come back), applied idempotently, and
+ * deleted only after the index acknowledged them. A failure reschedules the rows with
+ * exponential backoff; the catalog keeps accepting writes meanwhile.
+ */
+export class OutboxWorker {
+  private readonly ensured = new Set<string>();
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly opts: OutboxWorkerOptions) {}
+
+  /** Claims and applies one batch of due rows. */
+  async runOnce(): Promise<RoundResult> {
+    const rows = await this.claim();
+    if (rows.length === 0) return { applied: 0, failed: 0 };
+    try {
+      await this.apply(rows);
+    } catch (err) {
+      this.opts.onError?.(err, rows.length);
+      await this.reschedule(rows, err);
+      return { applied: 0, failed: rows.length };
+    }
+    await this.opts.db.delete(outbox).where(inArray(outbox.id, rows.map((r) => r.id)));
+    return { applied: rows.length, failed: 0 };
+  }
+
+  /** Rows not yet applied (due or waiting for a retry). */
+  async backlog(): Promise<number> {
+    const [row] = await this.opts.db.select({ n: sql<number>`count(*)::int` }).from(outbox);
+    return row?.n ?? 0;
+  }
+
+  /** Seconds since the oldest unapplied row was written (0 when none). */
+  async lagSeconds(): Promise<number> {
+    const [row] = await this.opts.db.select({ s: sql<number>`coalesce(extract(epoch from now() - min(created_at)), 0)::float8` }).from(outbox);
+    return row?.s ?? 0;
+  }
+
+  /** Runs rounds until the backlog is empty or the deadline passes; returns the backlog left. */
+  async drain(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { applied, failed } = await this.runOnce();
+      if (applied === 0 && failed === 0) {
+        if ((await this.backlog()) === 0) return 0;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return this.backlog();
+  }
+
+  /** Polls in the background until stop(). */
+  start(pollMs = 500): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = (async () => {
+      while (!this.stopping) {
+        const result = await this.runOnce().catch((err: unknown) => {
+          this.opts.onError?.(err, 0);
+          return { applied: 0, failed: 1 };
+        });
+        if (result.applied === 0) await new Promise<void>((r) => { this.wake = r; setTimeout(r, pollMs).unref(); });
+      }
+    })();
+  }
+
+  /** Nudges a sleeping loop (after a write). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  private async claim(): Promise<OutboxRow[]> {
+    const { db } = this.opts;
+    const leaseMs = this.opts.leaseMs ?? 60_000;
+    return db.transaction(async (tx) => {
+      const due = await tx
+        .select()
+        .from(outbox)
+        .where(lte(outbox.nextAttemptAt, sql`now()`))
+        .orderBy(asc(outbox.id))
+        .limit(this.opts.batchSize ?? 256)
+        .for('update', { skipLocked: true });
+      if (due.length === 0) return [];
+      await tx
+        .update(outbox)
+        .set({ nextAttemptAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`, attempts: sql`${outbox.attempts} + 1` })
+        .where(inArray(outbox.id, due.map((r) => r.id)));
+      return due;
+    });
+  }
+
+  private async apply(rows: OutboxRow[]): Promise<void> {
+    // Several rows for one document collapse into one sync: it reads the current state anyway.
+    const syncs = new Map<string, OutboxRow>();
+    for (const row of rows) {
+      if (row.op === 'drop') await this.opts.index.dropCollection(row.indexName);
+      else syncs.set(`${row.indexName}\u0000${row.collectionId}\u0000${row.externalId}`, row);
+    }
+    const collections = new Map<number, CollectionRecord | undefined>();
+    for (const row of syncs.values()) {
+      if (row.collectionId === null || row.externalId === null) continue;
+      if (!collections.has(row.collectionId)) collections.set(row.collectionId, await getCollectionById(this.opts.db, row.collectionId));
+      const collection = collections.get(row.collectionId);
+      if (!collection) continue; // dropped since: its drop row removes the index collection
+      await this.syncDocument(collection, row.indexName, row.externalId);
+    }
+  }
+
+  /** Makes the index hold exactly the catalog's current chunks of one document. */
+  private async syncDocument(collection: CollectionRecord, indexName: string, externalId: string): Promise<void> {
+    const { index, db } = this.opts;
+    if (!this.ensured.has(indexName)) {
+      await index.ensureCollection(indexSpecFor(collection, indexName));
+      this.ensured.add(indexName);
+    }
+    const doc = await findDocument(db, collection, externalId);
+    if (!doc) {
+      await index.deleteByFilter(indexName, { must: [{ key: 'document_id', match: externalId }] });
+      return;
+    }
+    const points = pointsFor(collection, doc, await documentChunks(db, doc.id));
+    await index.upsert(indexName, points);
+    // Chunks past the current count belonged to a longer earlier version.
+    await index.deleteByFilter(indexName, { must: [{ key: 'document_id', match: externalId }, { key: 'chunk_index', range: { gte: points.length } }] });
+  }
+
+  private async reschedule(rows: OutboxRow[], err: unknown): Promise<void> {
+    const base = this.opts.baseBackoffMs ?? 500;
+    const max = this.opts.maxBackoffMs ?? 30_000;
+    const message = err instanceof Error ? err.message.slice(0, 500) : String(err);
+    for (const row of rows) {
+      const delay = Math.min(max, base * 2 ** Math.min(row.attempts, 16)) * (0.5 + Math.random() / 2);
+      await this.opts.db
+        .update(outbox)
+        .set({ nextAttemptAt: sql`now() + ${`${Math.round(delay)} milliseconds`}::interval`, lastError: message })
+        .where(and(eq(outbox.id, row.id)));
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { listCollections, type CollectionRecord } from '../catalog/collections.js';
+import { documentChunks, documentPage } from '../catalog/documents.js';
+import type { Database } from '../db/client.js';
+import { outbox } from '../db/schema.js';
+import { stableJson } from '../catalog/hashes.js';
+import type { VectorIndex } from '../vectors/vector-index.js';
+import { indexSpecFor, pointsFor } from './index-points.js';
+
+export interface ReconcileReport {
+  collection: string;
+  indexName: string;
+  catalogPoints: number;
+  indexPoints: number;
+  /** In the catalog, absent from the index. */
+  missing: number;
+  /** In the index, absent from the catalog. */
+  orphans: number;
+  /** In both, with a different vector or payload. */
+  stale: number;
+  /** Documents queued for re-sync and orphans deleted (when repairing). */
+  repairedDocuments: number;
+  deletedOrphans: number;
+}
+
+interface Expected {
+  documentId: string;
+  fingerprint: string;
+}
+
+const fingerprint = (vector: Float32Array | undefined, payload: unknown) =>
+  `${vector ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : ''}|${stableJson(payload)}`;
+
+/**
+ * Compares every collection's catalog chunks with its index points. With `repair`, queues a
+ * sync for each document with missing or stale points (through the outbox, so the worker's
+ * idempotent path does the work) and deletes orphan points.
+ */
+export async function reconcile(opts: { db: Database; index: VectorIndex; repair: boolean; collection?: string }): Promise<ReconcileReport[]> {
+  const reports: ReconcileReport[] = [];
+  for (const collection of await listCollections(opts.db)) {
+    if (opts.collection && collection.name !== opts.collection) continue;
+    reports.push(await reconcileCollection(opts.db, opts.index, collection, opts.repair));
+  }
+  return reports;
+}
+
+async function reconcileCollection(db: Database, index: VectorIndex, collection: CollectionRecord, repair: boolean): Promise<ReconcileReport> {
+  const expected = new Map<string, Expected>();
+  for (let after = 0; ; ) {
+    const page = await documentPage(db, collection, after, 500);
+    if (page.length === 0) break;
+    for (const doc of page) {
+      for (const point of pointsFor(collection, doc, await documentChunks(db, doc.id))) {
+        expected.set(point.id, { documentId: doc.externalId, fingerprint: fingerprint(point.vector, point.payload) });
+      }
+    }
+    after = page[page.length - 1]!.id;
+  }
+  const report: ReconcileReport = {
+    collection: collection.name, indexName: collection.indexName, catalogPoints: expected.size, indexPoints: 0,
+    missing: 0, orphans: 0, stale: 0, repairedDocuments: 0, deletedOrphans: 0,
+  };
+  const resync = new Set<string>();
+  const orphanIds: string[] = [];
+  const seen = new Set<string>();
+  if (await index.collectionInfo(collection.indexName)) {
+    for await (const batch of index.iterate(collection.indexName, { withVectors: true, batchSize: 512 })) {
+      for (const point of batch) {
+        report.indexPoints += 1;
+        seen.add(point.id);
+        const want = expected.get(point.id);
+        if (!want) {
+          report.orphans += 1;
+          orphanIds.push(point.id);
+        } else if (!sameFingerprint(want.fingerprint, point.vector, point.payload)) {
+          report.stale += 1;
+          resync.add(want.documentId);
+        }
+      }
+    }
+  }
+  for (const [id, want] of expected) {
+    if (!seen.has(id)) {
+      report.missing += 1;
+      resync.add(want.documentId);
+    }
+  }
+  if (repair) {
+    if (resync.size > 0) {
+      if (!(await index.collectionInfo(collection.indexName))) await index.ensureCollection(indexSpecFor(collection));
+      await db.insert(outbox).values([...resync].map((externalId) => ({ op: 'sync', indexName: collection.indexName, collectionId: collection.id, externalId })));
+    }
+    if (orphanIds.length > 0) await index.deleteByIds(collection.indexName, orphanIds);
+    report.repairedDocuments = resync.size;
+    report.deletedOrphans = orphanIds.length;
+  }
+  return report;
+}
+
+/** Cosine indexes may normalise vectors on the way in; compare payloads exactly and vectors by direction. */
+function sameFingerprint(expected: string, vector: Float32Array | undefined, payload: unknown): boolean {
+  const [expectedVector, expectedPayload] = splitFingerprint(expected);
+  if (expectedPayload !== stableJson(payload)) return false;
+  if (!vector) return true;
+  const bytes = Buffer.from(expectedVector, 'base64');
+  const want = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (want.length !== vector.length) return false;
+  let dot = 0, a = 0, b = 0;
+  for (let i = 0; i < want.length; i++) { dot += want[i]! * vector[i]!; a += want[i]! * want[i]!; b += vector[i]! * vector[i]!; }
+  return a === 0 || b === 0 ? a === b : dot / Math.sqrt(a * b) > 1 - 1e-5;
+}
+
+function splitFingerprint(f: string): [string, string] {
+  const at = f.indexOf('|');
+  return [f.slice(0, at), f.slice(at + 1)];
+}
