@@ -4,6 +4,7 @@ import { runEmbedCommand } from './cli/embed-command.js';
 import { loadEmbedderForCli } from './cli/load-for-cli.js';
 import { describeModel } from './cli/model-command.js';
 import { runErsiliaCsv } from './cli/run-command.js';
+import { addStoreCommands } from './cli/store-commands.js';
 import type { OnnxEmbedder } from './embedding/onnx-embedder.js';
 import { AppError } from './lib/errors.js';
 
@@ -55,6 +56,8 @@ export function buildProgram(): Command {
         process.stderr.write(`biovec: wrote ${rows} row(s) to ${o.output}\n`);
       });
     });
+
+  addStoreCommands(program, env);
 
   const model = program.command('model').description('Fetch and inspect models');
   model

@@ -39,18 +39,28 @@ export const configSchema = z.object({
   hfHubCache: z.string().min(1).default(join(homedir(), '.cache', 'huggingface', 'hub'))
     .describe('Hugging Face cache directory (shared with Python tools)'),
   hubTimeoutMs: int(1).default(30_000).describe('Hub request timeout (headers, and idle time while downloading)'),
+  dataDir: z.string().min(1).default(join(homedir(), '.local', 'share', 'biovec'))
+    .describe('Where the embedded defaults keep their data: PGlite catalog (catalog/) and embedded vector index (index/)'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()
+    .describe('Postgres catalog (postgres://user:pass@host/db); unset = PGlite under the data dir (secret: may hold a password)'),
+  qdrantUrl: z.string().url().optional().describe('Qdrant base URL (http://host:6333); unset = the embedded index under the data dir'),
+  qdrantApiKey: z.string().optional().describe('Qdrant API key (secret)'),
+  qdrantTimeoutMs: int(1).default(10_000).describe('Qdrant request timeout'),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigKey = keyof Config;
 
-const SECRET: ReadonlySet<ConfigKey> = new Set(['hfToken']);
+const SECRET: ReadonlySet<ConfigKey> = new Set(['hfToken', 'databaseUrl', 'qdrantApiKey']);
 
-/** Env var names. Hub settings use the Hugging Face names so existing setups carry over. */
+// Hugging Face, Postgres and Qdrant settings keep the names their own tools use.
+const UNPREFIXED: ReadonlySet<string> = new Set(['hfEndpoint', 'hfToken', 'hfHubOffline', 'hfHubCache', 'databaseUrl', 'qdrantUrl', 'qdrantApiKey']);
+
+/** Env var names. Hub, database and Qdrant settings use their tools' names so existing setups carry over. */
 export const ENV_NAMES: Record<ConfigKey, string> = Object.fromEntries(
   (Object.keys(configSchema.shape) as ConfigKey[]).map((key) => [
     key,
-    key.startsWith('hf') ? snake(key) : `BIOVEC_${snake(key)}`,
+    UNPREFIXED.has(key) ? snake(key) : `BIOVEC_${snake(key)}`,
   ]),
 ) as Record<ConfigKey, string>;
 
@@ -89,6 +99,9 @@ export function loadConfig(env: Record<string, string | undefined>, flags: Parti
 /** The effective configuration with secrets redacted, for the startup log line and `--help`. */
 export function redactConfig(config: Config): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, SECRET.has(key as ConfigKey) && value ? '[redacted]' : value]),
+    Object.entries(config).map(([key, value]) => {
+      if (key === 'databaseUrl' && typeof value === 'string') return [key, value.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:[redacted]@')];
+      return [key, SECRET.has(key as ConfigKey) && value ? '[redacted]' : value];
+    }),
   );
 }

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -36,6 +37,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
     }
     return { db: drizzlePg(pool, { schema, casing: 'snake_case' }) as unknown as Database, kind: 'postgres', close: () => pool.end() };
   }
+  if (opts.pgliteDir) await mkdir(opts.pgliteDir, { recursive: true });
   const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
   await client.waitReady;
   return { db: drizzlePglite(client, { schema, casing: 'snake_case' }) as unknown as Database, kind: 'pglite', close: () => client.close() };
