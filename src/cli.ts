@@ -59,6 +59,21 @@ export function buildProgram(): Command {
 
   addStoreCommands(program, env);
 
+  program
+    .command('serve')
+    .description('Serve the HTTP API (default http://127.0.0.1:8080; /docs for the API)')
+    .action(async (_o: unknown, cmd: Command) => {
+      const config = configFrom(cmd, env);
+      const { startServer } = await import('./main.js');
+      const server = await startServer(config);
+      process.stderr.write(`biovec: serving ${server.url} (docs at ${server.url}/docs)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      await server.close();
+    });
+
   const model = program.command('model').description('Fetch and inspect models');
   model
     .command('pull')

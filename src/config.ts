@@ -46,6 +46,13 @@ export const configSchema = z.object({
   qdrantUrl: z.string().url().optional().describe('Qdrant base URL (http://host:6333); unset = the embedded index under the data dir'),
   qdrantApiKey: z.string().optional().describe('Qdrant API key (secret)'),
   qdrantTimeoutMs: int(1).default(10_000).describe('Qdrant request timeout'),
+  host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds (0.0.0.0 to serve other machines)'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port'),
+  maxBodyBytes: int(1).default(16 * 1024 * 1024).describe('Largest request body accepted by JSON endpoints (bigger: 413; use /imports for files)'),
+  maxUploadBytes: int(1).default(20 * 1024 * 1024 * 1024).describe('Largest import upload (streamed to disk, never held in memory)'),
+  maxDocumentsPerRequest: int(1).default(1000).describe('Documents per POST …/documents request'),
+  defaultCollection: z.string().min(1).default('default').describe('Collection created at first start with the loaded model'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (JSON logs; the server writes them to stdout, CLI commands to stderr)'),
 });
 
 export type Config = z.infer<typeof configSchema>;

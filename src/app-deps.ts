@@ -1,0 +1,47 @@
+import type { CollectionConfig } from './catalog/collections.js';
+import type { Database } from './db/client.js';
+import type { Embedder } from './embedding/embedder.js';
+import { InvalidInputError } from './lib/errors.js';
+import type { Logger } from './lib/logger.js';
+import type { OutboxWorker } from './outbox/outbox-worker.js';
+import type { Distance, VectorIndex } from './vectors/vector-index.js';
+
+/** What the HTTP app is built from; main.ts (or a test) assembles it. */
+export interface AppDeps {
+  db: Database;
+  index: VectorIndex;
+  embedder: Embedder;
+  worker: OutboxWorker;
+  logger: Logger;
+  limits: { maxBodyBytes: number; maxDocumentsPerRequest: number };
+  /** The model configuration a new collection binds (the served model's). */
+  collectionConfig(name: string, opts: { distance: Distance; chunkOverlap: number }): CollectionConfig;
+  /** Static facts for /info. */
+  info: Record<string, unknown>;
+}
+
+/** The served embedder's configuration as a collection binding. */
+export function collectionConfigFor(embedder: Embedder): AppDeps['collectionConfig'] {
+  return (name, opts) => {
+    const room = Math.floor((embedder.info.maxTokens - 2) / 2);
+    if (opts.chunkOverlap > room) {
+      throw new InvalidInputError(`chunk_overlap ${opts.chunkOverlap} is too large for ${embedder.info.maxTokens}-token chunks (at most ${room})`, [{ pointer: '/chunk_overlap', detail: `at most ${room}` }]);
+    }
+    return {
+    name,
+    modelId: embedder.info.modelId,
+    modelRevision: embedder.info.revision ?? null,
+    pooling: embedder.info.pooling,
+    normalize: embedder.info.normalize,
+    maxTokens: embedder.info.maxTokens,
+    dims: embedder.info.dims,
+    distance: opts.distance,
+    chunkOverlap: opts.chunkOverlap,
+    };
+  };
+}
+
+/** Overlap for a new collection when none is asked: 32 tokens, less for short-window models. */
+export function defaultChunkOverlap(embedder: Embedder): number {
+  return Math.min(32, Math.floor(embedder.info.maxTokens / 8));
+}

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { AppDeps } from './app-deps.js';
+import { registerCollectionRoutes } from './collections/routes.js';
+import { registerDocumentRoutes } from './documents/routes.js';
+import { registerEmbeddingRoutes } from './embeddings/routes.js';
+import { registerHealthRoutes } from './health/routes.js';
+import type { AppEnv } from './http/app-env.js';
+import { errorToResponse, problemResponse } from './http/problem.js';
+import { validationHook } from './http/validation.js';
+import { registerSearchRoutes } from './search/routes.js';
+
+export const API_VERSION = '0.1.0';
+
+/**
+ * The HTTP app: routes under /v1 plus the TEI/Ersilia-style endpoints, OpenAPI 3.1 at
+ * /openapi.json generated from the route schemas, docs at /docs, problem+json errors.
+ * Builds nothing itself: everything comes in `deps`.
+ */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 128) || randomUUID();
+    c.set('requestId', requestId);
+    c.set('timings', {});
+    const log = deps.logger.child({ requestId });
+    c.set('logger', log);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    const durationMs = Number((performance.now() - started).toFixed(1));
+    log.info({ method: c.req.method, route: c.req.routePath, path: c.req.path, status: c.res.status, durationMs, ...c.get('timings') }, 'request');
+  });
+
+  // Imports stream to disk and have their own, larger limit.
+  app.use('*', async (c, next) => {
+    if (c.req.path.endsWith('/imports')) return next();
+    return bodyLimit({
+      maxSize: deps.limits.maxBodyBytes,
+      onError: (ctx) => problemResponse(ctx, 'payload-too-large', `request bodies are limited to ${deps.limits.maxBodyBytes} bytes; send large files to POST /v1/collections/{name}/imports`),
+    })(c, next);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      if (status === 400) return problemResponse(c, 'malformed', err.message || 'malformed request');
+      if (status === 413) return problemResponse(c, 'payload-too-large', err.message);
+      return problemResponse(c, status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : 'internal', err.message);
+    }
+    return errorToResponse(c, err, (e) => (c.get('logger') ?? deps.logger).error({ err: e }, 'request failed'));
+  });
+  app.notFound((c) => problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}; see /docs`));
+
+  registerHealthRoutes(app, deps, { maxOutboxLagS: 300 });
+  registerCollectionRoutes(app, deps);
+  registerDocumentRoutes(app, deps);
+  registerSearchRoutes(app, deps);
+  registerEmbeddingRoutes(app, deps);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'biovec', version: API_VERSION, description: 'Biomedical text embeddings (eos1086: BioMed-RoBERTa CLS vectors) and semantic search. Errors are RFC 9457 problem+json.' },
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  return app;
+}

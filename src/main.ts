@@ -1,0 +1,77 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { collectionConfigFor, defaultChunkOverlap, type AppDeps } from './app-deps.js';
+import { API_VERSION, createApp } from './app.js';
+import { ensureCollectionRecord } from './catalog/collections.js';
+import { redactConfig, type Config } from './config.js';
+import { loadEmbedder, type LoadHooks } from './embedding/load-embedder.js';
+import type { Embedder } from './embedding/embedder.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { OutboxWorker } from './outbox/outbox-worker.js';
+import { openStores, type Stores } from './stores.js';
+
+export interface RunningServer {
+  url: string;
+  deps: AppDeps;
+  /** Stops intake, finishes in-flight work, stops the worker, closes stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: config → model, catalog, index, outbox worker → app → HTTP server.
+ * `embedder` may be given (tests); otherwise the configured model is loaded.
+ */
+export async function startServer(config: Config, opts: { embedder?: Embedder; logger?: Logger; hooks?: LoadHooks } = {}): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  logger.info({ config: redactConfig(config) }, 'starting biovec');
+  const embedder = opts.embedder ?? (await loadEmbedder(config, opts.hooks));
+  let stores: Stores | undefined;
+  try {
+    stores = await openStores(config);
+    const worker = new OutboxWorker({
+      db: stores.database.db,
+      index: stores.index,
+      onError: (err, rows) => logger.warn({ err, rows }, 'outbox rows will be retried: vector index unavailable?'),
+    });
+    const deps: AppDeps = {
+      db: stores.database.db,
+      index: stores.index,
+      embedder,
+      worker,
+      logger,
+      limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest },
+      collectionConfig: collectionConfigFor(embedder),
+      info: { version: API_VERSION, catalog: stores.describe.catalog, index: stores.describe.index, node: process.version },
+    };
+    await ensureCollectionRecord(deps.db, deps.collectionConfig(config.defaultCollection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
+    worker.start();
+    const app = createApp(deps);
+    const server = await listen(app.fetch, config.host, config.port);
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, model: embedder.info.modelId, dims: embedder.info.dims, catalog: stores.describe.catalog, index: stores.describe.index }, 'biovec is serving');
+    const opened = stores;
+    return {
+      url,
+      deps,
+      async close() {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await worker.stop();
+        await embedder.close();
+        await opened.close();
+        logger.info('biovec stopped');
+      },
+    };
+  } catch (err) {
+    await stores?.close();
+    if (!opts.embedder) await embedder.close();
+    throw err;
+  }
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}

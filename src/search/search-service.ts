@@ -1,0 +1,78 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import type { AppDeps } from '../app-deps.js';
+import { getCollection, type CollectionRecord } from '../catalog/collections.js';
+import { documentChunks, findDocument } from '../catalog/documents.js';
+import { documents } from '../db/schema.js';
+import { embeddedText } from '../ingest/ingest-documents.js';
+import { InvalidInputError, NotFoundError } from '../lib/errors.js';
+import type { Condition, Filter, Hit } from '../vectors/vector-index.js';
+import type { SearchRequest } from './search-schemas.js';
+
+export function toIndexFilter(filter: SearchRequest["filter"]): Filter | undefined {
+  const must: Condition[] = [];
+  for (const [key, value] of Object.entries(filter?.metadata ?? {})) {
+    must.push(Array.isArray(value) ? { key: `metadata.${key}`, any: value } : { key: `metadata.${key}`, match: value });
+  }
+  if (filter?.labels) must.push({ key: 'labels', any: filter.labels });
+  if (filter?.year) must.push({ key: 'year', range: { gte: filter.year.gte, lte: filter.year.lte } });
+  return must.length > 0 ? { must } : undefined;
+}
+
+async function queryVector(deps: AppDeps, collection: CollectionRecord, req: SearchRequest, signal?: AbortSignal): Promise<{ vector: Float32Array; tokens?: number }> {
+  if (req.query !== undefined) {
+    const [e] = await deps.embedder.embed([req.query], { priority: 'interactive', signal });
+    return { vector: e!.vector, tokens: e!.tokens };
+  }
+  if (req.vector) {
+    if (req.vector.length !== collection.dims) {
+      throw new InvalidInputError(`vector has ${req.vector.length} dimensions; collection ${collection.name} holds ${collection.dims}`, [{ pointer: '/vector', detail: `expected ${collection.dims} numbers` }]);
+    }
+    return { vector: Float32Array.from(req.vector) };
+  }
+  const doc = await findDocument(deps.db, collection, req.like!);
+  if (!doc) throw new NotFoundError('document', req.like!);
+  const [first] = await documentChunks(deps.db, doc.id);
+  if (!first) throw new NotFoundError('vector of document', req.like!);
+  return { vector: first.vector };
+}
+
+/**
+ * k-NN over chunks, grouped by document (best chunk per document), with filters, threshold
+ * and paging over documents. Throws NotFoundError, InvalidInputError, OverloadedError.
+ */
+export async function searchDocuments(deps: AppDeps, collectionName: string, req: SearchRequest, signal?: AbortSignal) {
+  const started = performance.now();
+  const collection = await getCollection(deps.db, collectionName);
+  const { vector, tokens } = await queryVector(deps, collection, req, signal);
+  const wanted = req.offset + req.k + (req.like ? 1 : 0);
+  const filter = toIndexFilter(req.filter);
+  // Long documents have several chunks; ask for more chunks until enough documents appear.
+  let best = new Map<string, Hit>();
+  for (let chunksAsked = wanted * 2; ; chunksAsked *= 4) {
+    const hits = await deps.index
+      .search(collection.indexName, { vector, k: Math.min(chunksAsked, 10_000), filter, scoreThreshold: req.score_threshold })
+      // No point written yet: the worker creates the index collection with the first one.
+      .catch((err: unknown) => (err instanceof NotFoundError ? [] : Promise.reject(err)));
+    best = new Map();
+    for (const hit of hits) {
+      const id = String(hit.payload.document_id);
+      if (!best.has(id)) best.set(id, hit);
+    }
+    if (best.size >= wanted || hits.length < chunksAsked || chunksAsked >= 10_000) break;
+  }
+  const ranked = [...best.values()].filter((h) => h.payload.document_id !== req.like).slice(req.offset, req.offset + req.k);
+  const ids = ranked.map((h) => String(h.payload.document_id));
+  const rows = ids.length === 0 ? [] : await deps.db.select().from(documents).where(and(eq(documents.collectionId, collection.id), inArray(documents.externalId, ids)));
+  const byId = new Map(rows.map((r) => [r.externalId, r]));
+  const results = ranked.flatMap((hit) => {
+    const doc = byId.get(String(hit.payload.document_id));
+    if (!doc) return []; // deleted after the index answered; the outbox will remove its points
+    const start = Number(hit.payload.start);
+    const end = Number(hit.payload.end);
+    return [{
+      id: doc.externalId, score: hit.score, title: doc.title, metadata: doc.metadata, labels: doc.labels,
+      chunk: { index: Number(hit.payload.chunk_index), start, end, ...(req.with_text ? { text: embeddedText(doc).slice(start, end) } : {}) },
+    }];
+  });
+  return { results, ...(tokens !== undefined ? { query_tokens: tokens } : {}), took_ms: Number((performance.now() - started).toFixed(2)) };
+}

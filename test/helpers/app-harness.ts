@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { collectionConfigFor, defaultChunkOverlap, type AppDeps } from '../../src/app-deps.js';
+import { createApp } from '../../src/app.js';
+import { ensureCollectionRecord } from '../../src/catalog/collections.js';
+import type { Embedder } from '../../src/embedding/embedder.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { OutboxWorker } from '../../src/outbox/outbox-worker.js';
+import { EmbeddedIndex } from '../../src/vectors/adapters/embedded/embedded-index.js';
+import type { VectorIndex } from '../../src/vectors/vector-index.js';
+import { openTestDatabase, type TestDatabase } from './database.js';
+
+export interface Harness {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  /** JSON request helper: returns status, headers and parsed body. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: any }>;
+  /** Applies the outbox now (the background worker does it within ~50 ms anyway). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The real app over a fresh PGlite (or Postgres), an embedded index in a temp dir, and the given embedder. */
+export async function createHarness(opts: { embedder: Embedder; backend?: 'pglite' | 'postgres'; wrapIndex?: (index: VectorIndex) => VectorIndex; limits?: Partial<AppDeps['limits']> }): Promise<Harness> {
+  const db: TestDatabase = await openTestDatabase(opts.backend ?? 'pglite');
+  const dir = await mkdtemp(join(tmpdir(), 'biovec-app-'));
+  const embedded = await EmbeddedIndex.openAt(dir);
+  const index = opts.wrapIndex ? opts.wrapIndex(embedded) : embedded;
+  const worker = new OutboxWorker({ db: db.handle.db, index, baseBackoffMs: 20, maxBackoffMs: 200 });
+  const deps: AppDeps = {
+    db: db.handle.db,
+    index,
+    embedder: opts.embedder,
+    worker,
+    logger: silentLogger(),
+    limits: { maxBodyBytes: 1024 * 1024, maxDocumentsPerRequest: 200, ...opts.limits },
+    collectionConfig: collectionConfigFor(opts.embedder),
+    info: { version: 'test', catalog: db.handle.kind, index: 'embedded' },
+  };
+  await ensureCollectionRecord(deps.db, deps.collectionConfig('default', { distance: 'cosine', chunkOverlap: defaultChunkOverlap(opts.embedder) }));
+  worker.start(50);
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    async call(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+      }
+      const res = await app.request(path, init);
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: leave the text
+      }
+      return { status: res.status, headers: res.headers, body: parsed };
+    },
+    async drain() {
+      await worker.drain(20_000);
+    },
+    async close() {
+      await worker.stop();
+      await embedded.close();
+      await rm(dir, { recursive: true, force: true });
+      await db.cleanup();
+    },
+  };
+}
