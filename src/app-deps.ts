@@ -3,6 +3,7 @@ import type { Database } from './db/client.js';
 import type { Embedder } from './embedding/embedder.js';
 import { InvalidInputError } from './lib/errors.js';
 import type { Logger } from './lib/logger.js';
+import type { ImportJobRunner } from './imports/job-runner.js';
 import type { OutboxWorker } from './outbox/outbox-worker.js';
 import type { Distance, VectorIndex } from './vectors/vector-index.js';
 
@@ -13,7 +14,9 @@ export interface AppDeps {
   embedder: Embedder;
   worker: OutboxWorker;
   logger: Logger;
-  limits: { maxBodyBytes: number; maxDocumentsPerRequest: number };
+  limits: { maxBodyBytes: number; maxDocumentsPerRequest: number; maxUploadBytes: number };
+  /** Bulk imports: uploads are stored under uploadsDir and run by the job runner. */
+  imports: { runner: ImportJobRunner; uploadsDir: string };
   /** The model configuration a new collection binds (the served model's). */
   collectionConfig(name: string, opts: { distance: Distance; chunkOverlap: number }): CollectionConfig;
   /** Static facts for /info. */

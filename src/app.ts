@@ -12,6 +12,8 @@ import type { AppEnv } from './http/app-env.js';
 import { errorToResponse, problemResponse } from './http/problem.js';
 import { validationHook } from './http/validation.js';
 import { registerSearchRoutes } from './search/routes.js';
+import { registerImportRoutes } from './imports/routes.js';
+import { registerExportRoutes } from './exports/routes.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -61,6 +63,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerDocumentRoutes(app, deps);
   registerSearchRoutes(app, deps);
   registerEmbeddingRoutes(app, deps);
+  registerImportRoutes(app, deps);
+  registerExportRoutes(app, deps);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -8,6 +8,8 @@ import type { Embedder } from './embedding/embedder.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { OutboxWorker } from './outbox/outbox-worker.js';
 import { openStores, type Stores } from './stores.js';
+import { ImportJobRunner } from './imports/job-runner.js';
+import { join } from 'node:path';
 
 export interface RunningServer {
   url: string;
@@ -38,12 +40,15 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       embedder,
       worker,
       logger,
-      limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest },
+      limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest, maxUploadBytes: config.maxUploadBytes },
+      imports: { runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify() }), uploadsDir: join(config.dataDir, 'uploads') },
       collectionConfig: collectionConfigFor(embedder),
       info: { version: API_VERSION, catalog: stores.describe.catalog, index: stores.describe.index, node: process.version },
     };
     await ensureCollectionRecord(deps.db, deps.collectionConfig(config.defaultCollection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
     worker.start();
+    const resumed = await deps.imports.runner.resumeUnfinished();
+    if (resumed > 0) logger.info({ jobs: resumed }, 'resuming unfinished imports');
     const app = createApp(deps);
     const server = await listen(app.fetch, config.host, config.port);
     const address = server.address();
@@ -56,6 +61,7 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       deps,
       async close() {
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await deps.imports.runner.stop();
         await worker.stop();
         await embedder.close();
         await opened.close();

@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.js';
 import { ensureCollectionRecord } from '../../src/catalog/collections.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { ImportJobRunner } from '../../src/imports/job-runner.js';
 import { OutboxWorker } from '../../src/outbox/outbox-worker.js';
 import { EmbeddedIndex } from '../../src/vectors/adapters/embedded/embedded-index.js';
 import type { VectorIndex } from '../../src/vectors/vector-index.js';
@@ -34,10 +35,12 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
     embedder: opts.embedder,
     worker,
     logger: silentLogger(),
-    limits: { maxBodyBytes: 1024 * 1024, maxDocumentsPerRequest: 200, ...opts.limits },
+    limits: { maxBodyBytes: 1024 * 1024, maxDocumentsPerRequest: 200, maxUploadBytes: 64 * 1024 * 1024, ...opts.limits },
+    imports: { runner: undefined as unknown as ImportJobRunner, uploadsDir: join(dir, 'uploads') },
     collectionConfig: collectionConfigFor(opts.embedder),
     info: { version: 'test', catalog: db.handle.kind, index: 'embedded' },
   };
+  deps.imports.runner = new ImportJobRunner({ db: deps.db, embedder: opts.embedder, logger: deps.logger, onBatch: () => worker.notify() });
   await ensureCollectionRecord(deps.db, deps.collectionConfig('default', { distance: 'cosine', chunkOverlap: defaultChunkOverlap(opts.embedder) }));
   worker.start(50);
   const app = createApp(deps);
@@ -64,6 +67,7 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
       await worker.drain(20_000);
     },
     async close() {
+      await deps.imports.runner.stop();
       await worker.stop();
       await embedded.close();
       await rm(dir, { recursive: true, force: true });

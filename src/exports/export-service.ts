@@ -1,0 +1,90 @@
+import { asc, inArray } from 'drizzle-orm';
+import type { CollectionRecord } from '../catalog/collections.js';
+import { documentPage, type DocumentRecord } from '../catalog/documents.js';
+import type { Database } from '../db/client.js';
+import { chunks } from '../db/schema.js';
+import { embeddedText } from '../ingest/ingest-documents.js';
+import { matchesFilter } from '../vectors/filter-match.js';
+import type { Filter, Payload } from '../vectors/vector-index.js';
+import { createExportWriter, type ExportFormat, type ExportRow } from './writers/export-row.js';
+
+export interface ExportQuery {
+  format: ExportFormat;
+  /** One row per document (its `first` chunk, the eos1086 meaning, or the `mean` of its chunks), or per chunk. */
+  rows: 'document' | 'chunk';
+  pooling: 'first' | 'mean';
+  filter?: Filter;
+  labelField?: string;
+}
+
+const PAGE = 500;
+
+/** The payload shape filters are written against (same keys as index points). */
+function filterView(doc: DocumentRecord): Payload {
+  const year = typeof doc.metadata.year === 'number' ? doc.metadata.year : Number(String(doc.metadata.year ?? doc.metadata.pub_year ?? '').slice(0, 4)) || undefined;
+  return { document_id: doc.externalId, labels: doc.labels, metadata: doc.metadata as Payload, ...(year ? { year } : {}) };
+}
+
+function meanOf(vectors: Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0]!.length);
+  const acc = new Float64Array(out.length);
+  for (const v of vectors) for (let i = 0; i < v.length; i++) acc[i]! += v[i]!;
+  for (let i = 0; i < out.length; i++) out[i] = acc[i]! / vectors.length;
+  return out;
+}
+
+/**
+ * Rows of a collection in document id order, page by page (memory holds one page of
+ * chunks), filtered by labels, year and metadata.
+ */
+export async function* exportRows(db: Database, collection: CollectionRecord, query: ExportQuery): AsyncGenerator<ExportRow> {
+  for (let after = 0; ; ) {
+    const page = (await documentPage(db, collection, after, PAGE));
+    if (page.length === 0) return;
+    after = page[page.length - 1]!.id;
+    const kept = page.filter((d) => matchesFilter(filterView(d), query.filter));
+    if (kept.length === 0) continue;
+    const rows = await db.select().from(chunks).where(inArray(chunks.documentId, kept.map((d) => d.id))).orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
+    const byDoc = new Map<number, (typeof rows)[number][]>();
+    for (const r of rows) byDoc.set(r.documentId, [...(byDoc.get(r.documentId) ?? []), r]);
+    for (const doc of kept) {
+      const docChunks = byDoc.get(doc.id) ?? [];
+      if (docChunks.length === 0) continue;
+      const text = embeddedText(doc);
+      const base = { labels: doc.labels, metadata: doc.metadata };
+      if (query.rows === 'chunk') {
+        for (const c of docChunks) yield { ...base, key: `${doc.externalId}#${c.chunkIndex}`, input: text.slice(c.startOffset, c.endOffset), chunk: c.chunkIndex, vector: c.vector };
+      } else {
+        yield { ...base, key: doc.externalId, input: text, vector: query.pooling === 'mean' ? meanOf(docChunks.map((c) => c.vector)) : docChunks[0]!.vector };
+      }
+    }
+  }
+}
+
+/** How many rows exportRows() will give (NPY states the shape up front). */
+export async function countExportRows(db: Database, collection: CollectionRecord, query: ExportQuery): Promise<number> {
+  let n = 0;
+  for (let after = 0; ; ) {
+    const page = await documentPage(db, collection, after, PAGE);
+    if (page.length === 0) return n;
+    after = page[page.length - 1]!.id;
+    for (const doc of page) if (matchesFilter(filterView(doc), query.filter)) n += query.rows === 'chunk' ? doc.chunkCount : doc.chunkCount > 0 ? 1 : 0;
+  }
+}
+
+/** Streams the export into `sink` (ended at the end). Resolves with the rows written. */
+export async function writeExport(opts: { db: Database; collection: CollectionRecord; query: ExportQuery; sink: NodeJS.WritableStream; rows: number; onRow?: (n: number) => void }): Promise<number> {
+  const writer = createExportWriter(opts.query.format, opts.sink, { dims: opts.collection.dims, rows: opts.rows, labelField: opts.query.labelField });
+  let n = 0;
+  for await (const row of exportRows(opts.db, opts.collection, opts.query)) {
+    await writer.write(row);
+    opts.onRow?.(++n);
+  }
+  await writer.end();
+  return n;
+}
+
+export function contentTypeOf(format: ExportFormat): { contentType: string; extension: string } {
+  const writer = createExportWriter(format, new (class { write() { return true; } end() {} on() { return this; } once() { return this; } })() as unknown as NodeJS.WritableStream, { dims: 1, rows: 0 });
+  return { contentType: writer.contentType, extension: writer.extension };
+}
