@@ -5,6 +5,7 @@ import { loadEmbedderForCli } from './cli/load-for-cli.js';
 import { describeModel } from './cli/model-command.js';
 import { runErsiliaCsv } from './cli/run-command.js';
 import { addStoreCommands } from './cli/store-commands.js';
+import { addDataCommands } from './cli/data-commands.js';
 import type { OnnxEmbedder } from './embedding/onnx-embedder.js';
 import { AppError } from './lib/errors.js';
 
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     });
 
   addStoreCommands(program, env);
+  addDataCommands(program, env);
 
   program
     .command('serve')

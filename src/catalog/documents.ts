@@ -66,35 +66,47 @@ export async function planDocuments(db: Database, collection: CollectionRecord, 
 export async function writeDocuments(db: Database, collection: CollectionRecord, writes: DocumentWrite[]): Promise<void> {
   const changed = writes.filter((w) => w.action !== 'unchanged');
   if (changed.length === 0) return;
+  const now = new Date();
+  const valuesOf = (w: DocumentWrite) => ({
+    collectionId: collection.id,
+    externalId: w.input.externalId,
+    title: w.input.title ?? null,
+    body: w.input.body,
+    metadata: w.input.metadata ?? {},
+    labels: w.input.labels ?? [],
+    contentHash: w.contentHash,
+    metadataHash: w.metadataHash,
+    updatedAt: now,
+  });
+  const embedded = changed.filter((w) => w.action !== 'metadata');
+  for (const w of embedded) if (!w.chunks) throw new Error(`bug: ${w.action} write for ${w.input.externalId} without chunks`);
   await db.transaction(async (tx) => {
-    for (const w of changed) {
-      const values = {
-        collectionId: collection.id,
-        externalId: w.input.externalId,
-        title: w.input.title ?? null,
-        body: w.input.body,
-        metadata: w.input.metadata ?? {},
-        labels: w.input.labels ?? [],
-        contentHash: w.contentHash,
-        metadataHash: w.metadataHash,
-        updatedAt: new Date(),
-      };
-      if (w.action === 'metadata') {
-        // An update, not an upsert: a document deleted since planning stays deleted.
-        await tx
-          .update(documents)
-          .set({ metadata: values.metadata, labels: values.labels, metadataHash: values.metadataHash, title: values.title, updatedAt: values.updatedAt })
-          .where(and(eq(documents.collectionId, collection.id), eq(documents.externalId, w.input.externalId)));
-        continue;
-      }
-      if (!w.chunks) throw new Error(`bug: ${w.action} write for ${w.input.externalId} without chunks`);
-      const [doc] = await tx
+    for (const w of changed.filter((x) => x.action === 'metadata')) {
+      const v = valuesOf(w);
+      // An update, not an upsert: a document deleted since planning stays deleted.
+      await tx
+        .update(documents)
+        .set({ metadata: v.metadata, labels: v.labels, metadataHash: v.metadataHash, title: v.title, updatedAt: now })
+        .where(and(eq(documents.collectionId, collection.id), eq(documents.externalId, w.input.externalId)));
+    }
+    // Set-based writes: one statement per table for the whole batch, not three per document.
+    for (let i = 0; i < embedded.length; i += 500) {
+      const group = embedded.slice(i, i + 500);
+      const ids = await tx
         .insert(documents)
-        .values({ ...values, chunkCount: w.chunks.length })
-        .onConflictDoUpdate({ target: [documents.collectionId, documents.externalId], set: { ...values, chunkCount: w.chunks.length } })
-        .returning({ id: documents.id });
-      await tx.delete(chunks).where(eq(chunks.documentId, doc!.id));
-      if (w.chunks.length > 0) await tx.insert(chunks).values(w.chunks.map((c) => ({ ...c, documentId: doc!.id })));
+        .values(group.map((w) => ({ ...valuesOf(w), chunkCount: w.chunks!.length })))
+        .onConflictDoUpdate({
+          target: [documents.collectionId, documents.externalId],
+          set: {
+            title: sql`excluded.title`, body: sql`excluded.body`, metadata: sql`excluded.metadata`, labels: sql`excluded.labels`,
+            contentHash: sql`excluded.content_hash`, metadataHash: sql`excluded.metadata_hash`, chunkCount: sql`excluded.chunk_count`, updatedAt: now,
+          },
+        })
+        .returning({ id: documents.id, externalId: documents.externalId });
+      const idOf = new Map(ids.map((r) => [r.externalId, r.id]));
+      await tx.delete(chunks).where(inArray(chunks.documentId, ids.map((r) => r.id)));
+      const rows = group.flatMap((w) => w.chunks!.map((c) => ({ ...c, documentId: idOf.get(w.input.externalId)! })));
+      for (let j = 0; j < rows.length; j += 1000) await tx.insert(chunks).values(rows.slice(j, j + 1000));
     }
     await tx.insert(outbox).values(changed.map((w) => ({ op: 'sync', indexName: collection.indexName, collectionId: collection.id, externalId: w.input.externalId })));
   });

@@ -5,7 +5,9 @@
 export function formatFloat32(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const target = Math.fround(value);
-  for (let digits = 1; digits < 9; digits++) {
+  // Starting at 6 digits loses nothing: float32 carries ~7.2, so any shorter decimal that
+  // reads back is the 6-digit rounding with trailing zeros, which Number() → String() drops.
+  for (let digits = 6; digits < 9; digits++) {
     const text = target.toPrecision(digits);
     if (Math.fround(Number(text)) === target) return String(Number(text));
   }

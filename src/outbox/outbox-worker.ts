@@ -1,8 +1,7 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { getCollectionById, type CollectionRecord } from '../catalog/collections.js';
-import { documentChunks, findDocument } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
-import { outbox } from '../db/schema.js';
+import { chunks, documents, outbox } from '../db/schema.js';
 import type { VectorIndex } from '../vectors/vector-index.js';
 import { indexSpecFor, pointsFor } from './index-points.js';
 
@@ -128,38 +127,49 @@ export class OutboxWorker {
   }
 
   private async apply(rows: OutboxRow[]): Promise<void> {
-    // Several rows for one document collapse into one sync: it reads the current state anyway.
-    const syncs = new Map<string, OutboxRow>();
+    // Rows for the same document collapse: a sync reads the current state anyway.
+    const groups = new Map<string, { collectionId: number; indexName: string; externalIds: Set<string> }>();
     for (const row of rows) {
-      if (row.op === 'drop') await this.opts.index.dropCollection(row.indexName);
-      else syncs.set(`${row.indexName}\u0000${row.collectionId}\u0000${row.externalId}`, row);
-    }
-    const collections = new Map<number, CollectionRecord | undefined>();
-    for (const row of syncs.values()) {
+      if (row.op === 'drop') {
+        await this.opts.index.dropCollection(row.indexName);
+        this.ensured.delete(row.indexName);
+        continue;
+      }
       if (row.collectionId === null || row.externalId === null) continue;
-      if (!collections.has(row.collectionId)) collections.set(row.collectionId, await getCollectionById(this.opts.db, row.collectionId));
-      const collection = collections.get(row.collectionId);
+      const key = `${row.collectionId}\u0000${row.indexName}`;
+      const group = groups.get(key) ?? { collectionId: row.collectionId, indexName: row.indexName, externalIds: new Set<string>() };
+      group.externalIds.add(row.externalId);
+      groups.set(key, group);
+    }
+    for (const group of groups.values()) {
+      const collection = await getCollectionById(this.opts.db, group.collectionId);
       if (!collection) continue; // dropped since: its drop row removes the index collection
-      await this.syncDocument(collection, row.indexName, row.externalId);
+      await this.syncDocuments(collection, group.indexName, [...group.externalIds]);
     }
   }
 
-  /** Makes the index hold exactly the catalog's current chunks of one document. */
-  private async syncDocument(collection: CollectionRecord, indexName: string, externalId: string): Promise<void> {
+  /** Makes the index hold exactly the catalog's current chunks of these documents. */
+  private async syncDocuments(collection: CollectionRecord, indexName: string, externalIds: string[]): Promise<void> {
     const { index, db } = this.opts;
     if (!this.ensured.has(indexName)) {
       await index.ensureCollection(indexSpecFor(collection, indexName));
       this.ensured.add(indexName);
     }
-    const doc = await findDocument(db, collection, externalId);
-    if (!doc) {
-      await index.deleteByFilter(indexName, { must: [{ key: 'document_id', match: externalId }] });
-      return;
+    const docs = await db.select().from(documents).where(and(eq(documents.collectionId, collection.id), inArray(documents.externalId, externalIds)));
+    const rows = docs.length === 0 ? [] : await db.select().from(chunks).where(inArray(chunks.documentId, docs.map((d) => d.id))).orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
+    const chunksOf = new Map<number, typeof rows>();
+    for (const r of rows) chunksOf.set(r.documentId, [...(chunksOf.get(r.documentId) ?? []), r]);
+    const points = docs.flatMap((doc) => pointsFor(collection, doc, chunksOf.get(doc.id) ?? []));
+    if (points.length > 0) await index.upsert(indexName, points);
+    const present = new Set(docs.map((d) => d.externalId));
+    const gone = externalIds.filter((id) => !present.has(id));
+    if (gone.length > 0) await index.deleteByFilter(indexName, { must: [{ key: 'document_id', any: gone }] });
+    // Chunks past a document's current count belonged to a longer earlier version.
+    const byCount = new Map<number, string[]>();
+    for (const doc of docs) byCount.set(doc.chunkCount, [...(byCount.get(doc.chunkCount) ?? []), doc.externalId]);
+    for (const [count, ids] of byCount) {
+      await index.deleteByFilter(indexName, { must: [{ key: 'document_id', any: ids }, { key: 'chunk_index', range: { gte: count } }] });
     }
-    const points = pointsFor(collection, doc, await documentChunks(db, doc.id));
-    await index.upsert(indexName, points);
-    // Chunks past the current count belonged to a longer earlier version.
-    await index.deleteByFilter(indexName, { must: [{ key: 'document_id', match: externalId }, { key: 'chunk_index', range: { gte: points.length } }] });
   }
 
   private async reschedule(rows: OutboxRow[], err: unknown): Promise<void> {

@@ -1,0 +1,137 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { defaultChunkOverlap, collectionConfigFor, type AppDeps } from '../app-deps.js';
+import { ensureCollectionRecord, getCollection } from '../catalog/collections.js';
+import type { Config } from '../config.js';
+import { countExportRows, writeExport, type ExportQuery } from '../exports/export-service.js';
+import type { ExportFormat } from '../exports/writers/export-row.js';
+import { detectFormat, importRecords, parserFor, type ImportError, type ImportFormat } from '../imports/import-records.js';
+import { InvalidInputError } from '../lib/errors.js';
+import { OutboxWorker } from '../outbox/outbox-worker.js';
+import { searchDocuments } from '../search/search-service.js';
+import { openStores, type Stores } from '../stores.js';
+import type { Condition } from '../vectors/vector-index.js';
+import { configFrom } from './config-options.js';
+import { loadEmbedderForCli } from './load-for-cli.js';
+import { createProgress } from './progress.js';
+
+async function withStores<T>(config: Config, work: (stores: Stores) => Promise<T>): Promise<T> {
+  const stores = await openStores(config);
+  try {
+    return await work(stores);
+  } finally {
+    await stores.close();
+  }
+}
+
+function filterFrom(o: { labels?: string; yearGte?: string; yearLte?: string }): { must: Condition[] } | undefined {
+  const must: Condition[] = [];
+  if (o.labels) must.push({ key: 'labels', any: o.labels.split(',').map((s) => s.trim()).filter(Boolean) });
+  if (o.yearGte || o.yearLte) must.push({ key: 'year', range: { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } });
+  return must.length ? { must } : undefined;
+}
+
+/** `ingest`, `search` and `export`: the same services as the HTTP API, on the local stores. */
+export function addDataCommands(program: Command, env: Record<string, string | undefined>): void {
+  program
+    .command('ingest')
+    .description('Ingest a file (NDJSON, CSV, PubMed/MEDLINE XML; .gz fine) or stdin into a collection, with a progress bar')
+    .argument('[file]', 'input file (default: stdin)')
+    .option('-c, --collection <name>', 'collection (created with the loaded model if absent)', 'default')
+    .addOption(new Option('--format <format>', 'input format (default: from the file name)').choices(['ndjson', 'csv', 'pubmed']))
+    .option('--id-field <name>').option('--title-field <name>').option('--text-field <name>').option('--labels-field <name>')
+    .action(async (file: string | undefined, o: { collection: string; format?: ImportFormat; idField?: string; titleField?: string; textField?: string; labelsField?: string }, cmd: Command) => {
+      const config = configFrom(cmd, env);
+      const format = o.format ?? detectFormat(file ?? '');
+      if (!format) throw new InvalidInputError('say the input format with --format ndjson|csv|pubmed');
+      const embedder = await loadEmbedderForCli(config);
+      try {
+        await withStores(config, async ({ database, index }) => {
+          const collection = await ensureCollectionRecord(database.db, collectionConfigFor(embedder)(o.collection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
+          const source = file && file !== '-' ? createReadStream(file) : process.stdin;
+          const progress = createProgress(`ingesting into ${o.collection}`, { unit: 'bytes' });
+          if (file && file !== '-') progress.setTotal((await stat(file)).size);
+          const worker = new OutboxWorker({ db: database.db, index });
+          worker.start(200);
+          const errors: ImportError[] = [];
+          const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField }).filter(([, v]) => v));
+          const result = await importRecords({
+            db: database.db, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
+            onBatch: async (_p, batchErrors) => {
+              errors.push(...batchErrors);
+              progress.update((source as { bytesRead?: number }).bytesRead ?? 0);
+              worker.notify();
+            },
+          });
+          progress.stop();
+          await worker.stop();
+          const left = await worker.drain(10 * 60_000);
+          for (const e of errors.slice(0, 20)) process.stderr.write(`biovec: record ${e.record} skipped: ${e.detail}\n`);
+          process.stdout.write(`${JSON.stringify({ collection: o.collection, ...result, errors: errors.length, outbox_pending: left })}\n`);
+        });
+      } finally {
+        await embedder.close();
+      }
+    });
+
+  program
+    .command('search')
+    .description('Search a collection by text; prints a table (or --json)')
+    .argument('<query>', 'query text')
+    .option('-c, --collection <name>', 'collection', 'default')
+    .option('-k <n>', 'documents to return', '10')
+    .option('--labels <list>', 'only documents with any of these comma-separated labels')
+    .option('--year-gte <year>').option('--year-lte <year>')
+    .option('--json', 'JSON output')
+    .action(async (query: string, o: { collection: string; k: string; labels?: string; yearGte?: string; yearLte?: string; json?: boolean }, cmd: Command) => {
+      const config = configFrom(cmd, env);
+      const embedder = await loadEmbedderForCli(config);
+      try {
+        await withStores(config, async ({ database, index }) => {
+          const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
+          const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
+          const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
+          const deps = { db: database.db, index, embedder } as unknown as AppDeps;
+          const res = await searchDocuments(deps, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
+          if (o.json) {
+            process.stdout.write(`${JSON.stringify(res)}\n`);
+            return;
+          }
+          const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
+          process.stdout.write(`  #  score   id              title\n${rows.join('\n')}\n`);
+        });
+      } finally {
+        await embedder.close();
+      }
+    });
+
+  program
+    .command('export')
+    .description('Export vectors with labels to a file (CSV in Ersilia layout, JSONL, NPY + .ids.csv sidecar, Parquet)')
+    .requiredOption('-o, --output <file>', 'output file')
+    .option('-c, --collection <name>', 'collection', 'default')
+    .addOption(new Option('--format <format>').choices(['csv', 'jsonl', 'npy', 'parquet']).default('csv'))
+    .addOption(new Option('--rows <rows>').choices(['document', 'chunk']).default('document'))
+    .addOption(new Option('--doc-vector <how>', 'per-document vector: first chunk (eos1086) or mean of chunks').choices(['first', 'mean']).default('first'))
+    .option('--labels <list>', 'only documents with any of these comma-separated labels')
+    .option('--year-gte <year>').option('--year-lte <year>')
+    .action(async (o: { output: string; collection: string; format: ExportFormat; rows: 'document' | 'chunk'; docVector: 'first' | 'mean'; labels?: string; yearGte?: string; yearLte?: string }, cmd: Command) => {
+      await withStores(configFrom(cmd, env), async ({ database }) => {
+        const collection = await getCollection(database.db, o.collection);
+        const query: ExportQuery = { format: o.format, rows: o.rows, pooling: o.docVector, filter: filterFrom(o) };
+        const rows = await countExportRows(database.db, collection, query);
+        const progress = createProgress(`exporting ${o.collection}`, { unit: 'items' });
+        progress.setTotal(rows);
+        const written = await writeExport({ db: database.db, collection, query, sink: createWriteStream(o.output), rows, onRow: (n) => { if (n % 100 === 0) progress.update(n); } });
+        if (o.format === 'npy') {
+          const sidecar = o.output.replace(/\.npy$/, '') + '.ids.csv';
+          await writeExport({ db: database.db, collection, query: { ...query, format: 'ids' }, sink: createWriteStream(sidecar), rows });
+          process.stderr.write(`biovec: row ids and labels in ${sidecar}\n`);
+        }
+        progress.update(written);
+        progress.stop();
+        process.stderr.write(`biovec: wrote ${written} row(s) to ${o.output}\n`);
+      });
+    });
+}
