@@ -148,3 +148,47 @@ describe('biovec model', () => {
     expect(res.stdout).toMatch(/embed .*\n/);
   });
 });
+
+describe('biovec ingest / search / export / reconcile on the embedded defaults', () => {
+  const model = ['--model', fixtureModel('tiny-roberta')];
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = join(work, 'data');
+  });
+
+  it('ingests NDJSON, searches it, exports it, and finds no drift', async () => {
+    const input = join(work, 'papers.jsonl');
+    await writeFile(input, [
+      { id: 'p1', title: 'Aspirin and platelets', text: 'Aspirin irreversibly inhibits cyclooxygenase in platelets.', labels: ['pharma'] },
+      { id: 'p2', title: 'BRCA1', text: 'Germline BRCA1 mutations raise breast cancer risk.', labels: ['oncology'] },
+      { text: 'a record without id' },
+    ].map((r) => JSON.stringify(r)).join('\n'));
+    const ingested = await cli(['ingest', input, '--data-dir', dataDir, ...model]);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    expect(JSON.parse(ingested.stdout)).toMatchObject({ collection: 'default', done: 2, failed: 1, created: 2, errors: 1, outbox_pending: 0 });
+    expect(ingested.stderr).toContain('record 3 skipped');
+
+    const found = await cli(['search', 'Aspirin and platelets Aspirin irreversibly inhibits cyclooxygenase in platelets.', '--json', '--data-dir', dataDir, ...model]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).results[0]).toMatchObject({ id: 'p1', labels: ['pharma'] });
+    const table = await cli(['search', 'breast cancer', '-k', '2', '--labels', 'oncology', '--data-dir', dataDir, ...model]);
+    expect(table.stdout).toMatch(/#\s+score\s+id\s+title\n\s+1\s+\S+\s+p2\s+BRCA1/);
+
+    const out = join(work, 'vectors.csv');
+    const exported = await cli(['export', '-o', out, '--data-dir', dataDir]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const rows = parse(await readFile(out), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.key).sort()).toEqual(['p1', 'p2']);
+    expect(Object.keys(rows[0]!)).toContain('dim_031');
+
+    const reconciled = await cli(['reconcile', '--data-dir', dataDir]);
+    expect(reconciled.code, reconciled.stderr).toBe(0);
+    expect(JSON.parse(reconciled.stdout)).toMatchObject({ collection: 'default', missing: 0, orphans: 0, stale: 0 });
+  });
+
+  it('says which collection is missing', async () => {
+    const res = await cli(['export', '-o', join(work, 'x.csv'), '--collection', 'nope', '--data-dir', dataDir]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('collection nope not found');
+  });
+});

@@ -31,7 +31,7 @@ export function registerCollectionRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/collections', tags: ['collections'], summary: 'List collections',
-      responses: { 200: { content: { 'application/json': { schema: z.object({ collections: z.array(CollectionSchema) }) } }, description: 'All collections' } },
+      responses: { 200: { content: { 'application/json': { schema: z.object({ collections: z.array(CollectionSchema) }) } }, description: 'All collections' }, 503: errorResponses[503] },
     }),
     async (c) => {
       const rows = await listCollections(deps.db);
