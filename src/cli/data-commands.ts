@@ -25,6 +25,16 @@ async function withStores<T>(config: Config, work: (stores: Stores) => Promise<T
   }
 }
 
+/** Loads the model and opens the stores for one command, closing both afterwards. */
+async function withModelAndStores<T>(config: Config, work: (embedder: Awaited<ReturnType<typeof loadEmbedderForCli>>, stores: Stores) => Promise<T>): Promise<T> {
+  const embedder = await loadEmbedderForCli(config);
+  try {
+    return await withStores(config, (stores) => work(embedder, stores));
+  } finally {
+    await embedder.close();
+  }
+}
+
 function filterFrom(o: { labels?: string; yearGte?: string; yearLte?: string }): { must: Condition[] } | undefined {
   const must: Condition[] = [];
   if (o.labels) must.push({ key: 'labels', any: o.labels.split(',').map((s) => s.trim()).filter(Boolean) });
@@ -45,34 +55,29 @@ export function addDataCommands(program: Command, env: Record<string, string | u
       const config = configFrom(cmd, env);
       const format = o.format ?? detectFormat(file ?? '');
       if (!format) throw new InvalidInputError('say the input format with --format ndjson|csv|pubmed');
-      const embedder = await loadEmbedderForCli(config);
-      try {
-        await withStores(config, async ({ database, index }) => {
-          const collection = await ensureCollectionRecord(database.db, collectionConfigFor(embedder)(o.collection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
-          const source = file && file !== '-' ? createReadStream(file) : process.stdin;
-          const progress = createProgress(`ingesting into ${o.collection}`, { unit: 'bytes' });
-          if (file && file !== '-') progress.setTotal((await stat(file)).size);
-          const worker = new OutboxWorker({ db: database.db, index });
-          worker.start(200);
-          const errors: ImportError[] = [];
-          const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField }).filter(([, v]) => v));
-          const result = await importRecords({
-            db: database.db, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
-            onBatch: async (_p, batchErrors) => {
-              errors.push(...batchErrors);
-              progress.update((source as { bytesRead?: number }).bytesRead ?? 0);
-              worker.notify();
-            },
-          });
-          progress.stop();
-          await worker.stop();
-          const left = await worker.drain(10 * 60_000);
-          for (const e of errors.slice(0, 20)) process.stderr.write(`biovec: record ${e.record} skipped: ${e.detail}\n`);
-          process.stdout.write(`${JSON.stringify({ collection: o.collection, ...result, errors: errors.length, outbox_pending: left })}\n`);
+      await withModelAndStores(config, async (embedder, { database, index }) => {
+        const collection = await ensureCollectionRecord(database.db, collectionConfigFor(embedder)(o.collection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
+        const source = file && file !== '-' ? createReadStream(file) : process.stdin;
+        const progress = createProgress(`ingesting into ${o.collection}`, { unit: 'bytes' });
+        if (file && file !== '-') progress.setTotal((await stat(file)).size);
+        const worker = new OutboxWorker({ db: database.db, index });
+        worker.start(200);
+        const errors: ImportError[] = [];
+        const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField }).filter(([, v]) => v));
+        const result = await importRecords({
+          db: database.db, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
+          onBatch: async (_p, batchErrors) => {
+            errors.push(...batchErrors);
+            progress.update((source as { bytesRead?: number }).bytesRead ?? 0);
+            worker.notify();
+          },
         });
-      } finally {
-        await embedder.close();
-      }
+        progress.stop();
+        await worker.stop();
+        const left = await worker.drain(10 * 60_000);
+        for (const e of errors.slice(0, 20)) process.stderr.write(`biovec: record ${e.record} skipped: ${e.detail}\n`);
+        process.stdout.write(`${JSON.stringify({ collection: o.collection, ...result, errors: errors.length, outbox_pending: left })}\n`);
+      });
     });
 
   program
@@ -86,24 +91,19 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .option('--json', 'JSON output')
     .action(async (query: string, o: { collection: string; k: string; labels?: string; yearGte?: string; yearLte?: string; json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd, env);
-      const embedder = await loadEmbedderForCli(config);
-      try {
-        await withStores(config, async ({ database, index }) => {
-          const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
-          const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
-          const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
-          const deps = { db: database.db, index, embedder } as unknown as AppDeps;
-          const res = await searchDocuments(deps, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
-          if (o.json) {
-            process.stdout.write(`${JSON.stringify(res)}\n`);
-            return;
-          }
-          const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
-          process.stdout.write(`  #  score   id              title\n${rows.join('\n')}\n`);
-        });
-      } finally {
-        await embedder.close();
-      }
+      await withModelAndStores(config, async (embedder, { database, index }) => {
+        const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
+        const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
+        const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
+        const deps = { db: database.db, index, embedder } as unknown as AppDeps;
+        const res = await searchDocuments(deps, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(res)}\n`);
+          return;
+        }
+        const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
+        process.stdout.write(`  #  score   id              title\n${rows.join('\n')}\n`);
+      });
     });
 
   program

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Chunk, Embedder } from '../../src/embedding/embedder.js';
 import { loadEmbedder } from '../../src/embedding/load-embedder.js';
-import { createHarness, type Harness } from '../helpers/app-harness.js';
+import { createHarness, waitForJob, type Harness } from '../helpers/app-harness.js';
 import { SHARED_DIR, SHARED_REASON, fixtureModel } from '../helpers/fixtures.js';
 
 const SCIFACT = join(SHARED_DIR, 'data', 'scifact', 'corpus.jsonl.gz');
@@ -26,14 +26,6 @@ function counting(inner: Embedder): Embedder & { chunksEmbedded: number } {
   return wrapper;
 }
 
-async function waitForJob(h: Harness, id: string) {
-  for (let i = 0; i < 600; i++) {
-    const job = (await h.call('GET', `/v1/jobs/${id}`)).body;
-    if (job.status === 'completed' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('job did not finish');
-}
 
 describe.skipIf(!HAS_DATA)(`end to end on real biomedical text with a real ONNX model (tiny RoBERTa)${HAS_DATA ? '' : ` (skipped: ${SHARED_REASON})`}`, () => {
   let h: Harness;

@@ -3,18 +3,10 @@ import { getCollection } from '../../src/catalog/collections.js';
 import { HashEmbedder } from '../../src/embedding/adapters/hash-embedder.js';
 import { ImportJobRunner } from '../../src/imports/job-runner.js';
 import { createImportJob, getJob } from '../../src/imports/job-store.js';
-import { createHarness, type Harness } from '../helpers/app-harness.js';
+import { createHarness, waitForJob, type Harness } from '../helpers/app-harness.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-async function waitForJob(h: Harness, id: string) {
-  for (let i = 0; i < 300; i++) {
-    const job = (await h.call('GET', `/v1/jobs/${id}`)).body;
-    if (job.status === 'completed' || job.status === 'failed') return job;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('job did not finish');
-}
 
 describe('imports (jobs)', () => {
   let h: Harness;

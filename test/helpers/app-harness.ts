@@ -75,3 +75,13 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
     },
   };
 }
+
+/** Polls GET /v1/jobs/{id} until the job completes or fails. */
+export async function waitForJob(h: Harness, id: string): Promise<any> {
+  for (let i = 0; i < 1200; i++) {
+    const job = (await h.call('GET', `/v1/jobs/${id}`)).body;
+    if (job.status === 'completed' || job.status === 'failed') return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} did not finish`);
+}
