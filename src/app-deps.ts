@@ -4,6 +4,7 @@ import type { Embedder } from './embedding/embedder.js';
 import { InvalidInputError } from './lib/errors.js';
 import type { Logger } from './lib/logger.js';
 import type { ImportJobRunner } from './imports/job-runner.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { OutboxWorker } from './outbox/outbox-worker.js';
 import type { Distance, VectorIndex } from './vectors/vector-index.js';
 
@@ -19,6 +20,7 @@ export interface AppDeps {
   imports: { runner: ImportJobRunner; uploadsDir: string };
   /** The model configuration a new collection binds (the served model's). */
   collectionConfig(name: string, opts: { distance: Distance; chunkOverlap: number }): CollectionConfig;
+  metrics: Metrics;
   /** Static facts for /info. */
   info: Record<string, unknown>;
 }

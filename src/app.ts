@@ -12,6 +12,7 @@ import type { AppEnv } from './http/app-env.js';
 import { errorToResponse, problemResponse } from './http/problem.js';
 import { validationHook } from './http/validation.js';
 import { registerSearchRoutes } from './search/routes.js';
+import { authMiddleware } from './auth/auth-middleware.js';
 import { registerImportRoutes } from './imports/routes.js';
 import { registerExportRoutes } from './exports/routes.js';
 
@@ -36,7 +37,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.header('x-request-id', requestId);
     const durationMs = Number((performance.now() - started).toFixed(1));
     log.info({ method: c.req.method, route: c.req.routePath, path: c.req.path, status: c.res.status, durationMs, ...c.get('timings') }, 'request');
+    deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, durationMs / 1000);
   });
+
+  app.use('*', authMiddleware(deps.db));
 
   // Imports stream to disk and have their own, larger limit.
   app.use('*', async (c, next) => {
@@ -71,5 +75,6 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     info: { title: 'biovec', version: API_VERSION, description: 'Biomedical text embeddings (eos1086: BioMed-RoBERTa CLS vectors) and semantic search. Errors are RFC 9457 problem+json.' },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   return app;
 }

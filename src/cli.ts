@@ -6,6 +6,7 @@ import { describeModel } from './cli/model-command.js';
 import { runErsiliaCsv } from './cli/run-command.js';
 import { addStoreCommands } from './cli/store-commands.js';
 import { addDataCommands } from './cli/data-commands.js';
+import { addKeyCommands } from './cli/key-commands.js';
 import type { OnnxEmbedder } from './embedding/onnx-embedder.js';
 import { AppError } from './lib/errors.js';
 
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
 
   addStoreCommands(program, env);
   addDataCommands(program, env);
+  addKeyCommands(program, env);
 
   program
     .command('serve')

@@ -6,9 +6,12 @@ import { redactConfig, type Config } from './config.js';
 import { loadEmbedder, type LoadHooks } from './embedding/load-embedder.js';
 import type { Embedder } from './embedding/embedder.js';
 import { createLogger, type Logger } from './lib/logger.js';
+import { ConflictError } from './lib/errors.js';
+import { countActiveKeys } from './auth/api-keys.js';
 import { OutboxWorker } from './outbox/outbox-worker.js';
 import { openStores, type Stores } from './stores.js';
 import { ImportJobRunner } from './imports/job-runner.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { join } from 'node:path';
 
 export interface RunningServer {
@@ -32,8 +35,13 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
     const worker = new OutboxWorker({
       db: stores.database.db,
       index: stores.index,
-      onError: (err, rows) => logger.warn({ err, rows }, 'outbox rows will be retried: vector index unavailable?'),
+      onError: (err, rows) => {
+        metrics?.indexErrors.inc();
+        logger.warn({ err, rows }, 'outbox rows will be retried: vector index unavailable?');
+      },
     });
+    let metrics: Metrics | undefined;
+    metrics = createMetrics({ embedder, worker });
     const deps: AppDeps = {
       db: stores.database.db,
       index: stores.index,
@@ -43,8 +51,10 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest, maxUploadBytes: config.maxUploadBytes },
       imports: { runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify() }), uploadsDir: join(config.dataDir, 'uploads') },
       collectionConfig: collectionConfigFor(embedder),
+      metrics,
       info: { version: API_VERSION, catalog: stores.describe.catalog, index: stores.describe.index, node: process.version },
     };
+    await checkAuthPolicy(config.host, deps, logger);
     await ensureCollectionRecord(deps.db, deps.collectionConfig(config.defaultCollection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
     worker.start();
     const resumed = await deps.imports.runner.resumeUnfinished();
@@ -60,7 +70,13 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       url,
       deps,
       async close() {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Stop intake; in-flight requests finish, but never for longer than the bound
+        // (a slow export download must not hold the shutdown hostage).
+        const http = server as import('node:http').Server;
+        const force = setTimeout(() => http.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        clearTimeout(force);
         await deps.imports.runner.stop();
         await worker.stop();
         await embedder.close();
@@ -73,6 +89,21 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
     if (!opts.embedder) await embedder.close();
     throw err;
   }
+}
+
+const SHUTDOWN_GRACE_MS = 20_000;
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Without API keys the API is open: allowed only on a loopback address, and said at start. */
+async function checkAuthPolicy(host: string, deps: AppDeps, logger: Logger): Promise<void> {
+  if ((await countActiveKeys(deps.db)) > 0) {
+    logger.info('API keys are required (Authorization: Bearer …)');
+    return;
+  }
+  if (!LOOPBACK.has(host)) {
+    throw new ConflictError(`refusing to serve on ${host} without API keys: create one with \`biovec keys create --scope admin\`, or bind to 127.0.0.1`);
+  }
+  logger.warn({ host }, 'no API keys exist: the API is open to anyone who can reach this loopback address');
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, hostname: string, port: number): Promise<ServerType> {

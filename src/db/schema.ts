@@ -101,3 +101,16 @@ export const outbox = pgTable(
   },
   (t) => [index('outbox_due_idx').on(t.nextAttemptAt, t.id)],
 );
+
+/** API keys: only a sha256 of the secret is kept; `prefix` identifies a key in lists and logs. */
+export const apiKeys = pgTable('api_keys', {
+  id: serial().primaryKey(),
+  name: text().notNull(),
+  prefix: text().notNull().unique(),
+  secretHash: text().notNull(),
+  scope: text().notNull(),
+  rateLimitPerMinute: integer().notNull().default(600),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  lastUsedAt: timestamp({ withTimezone: true }),
+  revokedAt: timestamp({ withTimezone: true }),
+});

@@ -13,6 +13,14 @@ export interface BatcherOptions<R> {
   runBatch: (sequences: Int32Array[]) => Promise<R[]>;
 }
 
+/** What one finished batch did, for metrics. */
+export interface BatchObservation {
+  rows: number;
+  tokens: number;
+  paddedTokens: number;
+  seconds: number;
+}
+
 export interface SubmitOptions {
   priority?: Priority;
   signal?: AbortSignal;
@@ -53,6 +61,7 @@ export class Batcher<R> {
   private realTokens = 0;
   private paddedTokens = 0;
   private tokensPerSecond = 1000;
+  private readonly observers: ((b: BatchObservation) => void)[] = [];
 
   constructor(private readonly opts: BatcherOptions<R>) {}
 
@@ -77,6 +86,11 @@ export class Batcher<R> {
     this.queuedTokens += tokens;
     void this.pump();
     return Promise.all(promises);
+  }
+
+  /** Calls `fn` after every successful batch. */
+  observe(fn: (b: BatchObservation) => void): void {
+    this.observers.push(fn);
   }
 
   stats(): BatcherStats {
@@ -121,6 +135,8 @@ export class Batcher<R> {
       const seconds = (performance.now() - started) / 1000;
       const tokens = items.reduce((sum, item) => sum + item.ids.length, 0);
       if (seconds > 0) this.tokensPerSecond = 0.8 * this.tokensPerSecond + 0.2 * (tokens / seconds);
+      const longest = items.reduce((m, item) => Math.max(m, item.ids.length), 0);
+      for (const fn of this.observers) fn({ rows: items.length, tokens, paddedTokens: longest * items.length, seconds });
       items.forEach((item, i) => item.resolve(results[i]!));
     } catch (err) {
       for (const item of items) item.reject(err);

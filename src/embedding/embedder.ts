@@ -1,4 +1,4 @@
-import type { Priority } from './batcher.js';
+import type { BatchObservation, BatcherStats, Priority } from './batcher.js';
 import type { Pooling } from './pooling.js';
 
 /** What a stored vector was made with: recorded beside every vector. */
@@ -64,4 +64,8 @@ export interface Embedder {
   /** Embeds chunks from chunk() without tokenizing again. */
   embedChunks(chunks: Chunk[], options?: Omit<EmbedOptions, 'truncate'>): Promise<Float32Array[]>;
   close(): Promise<void>;
+  /** Queue depth and batching stats, where the engine batches (metrics). */
+  stats?(): BatcherStats;
+  /** Calls `fn` after every inference batch (metrics). */
+  observe?(fn: (b: BatchObservation) => void): void;
 }

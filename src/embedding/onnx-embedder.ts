@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../lib/errors.js';
-import { Batcher, type BatcherStats } from './batcher.js';
+import { Batcher, type BatchObservation, type BatcherStats } from './batcher.js';
 import { chunkText } from './chunking.js';
 import type { Chunk, ChunkOptions, EmbedOptions, Embedder, EmbedderInfo, Embedding } from './embedder.js';
 import { normalizeL2 } from './pooling.js';
@@ -74,6 +74,10 @@ export class OnnxEmbedder implements Embedder {
 
   stats(): BatcherStats {
     return this.batcher.stats();
+  }
+
+  observe(fn: (b: BatchObservation) => void): void {
+    this.batcher.observe(fn);
   }
 
   async close(): Promise<void> {

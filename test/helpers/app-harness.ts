@@ -7,6 +7,7 @@ import { ensureCollectionRecord } from '../../src/catalog/collections.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { ImportJobRunner } from '../../src/imports/job-runner.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
 import { OutboxWorker } from '../../src/outbox/outbox-worker.js';
 import { EmbeddedIndex } from '../../src/vectors/adapters/embedded/embedded-index.js';
 import type { VectorIndex } from '../../src/vectors/vector-index.js';
@@ -38,6 +39,7 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
     limits: { maxBodyBytes: 1024 * 1024, maxDocumentsPerRequest: 200, maxUploadBytes: 64 * 1024 * 1024, ...opts.limits },
     imports: { runner: undefined as unknown as ImportJobRunner, uploadsDir: join(dir, 'uploads') },
     collectionConfig: collectionConfigFor(opts.embedder),
+    metrics: createMetrics({ embedder: opts.embedder, worker }),
     info: { version: 'test', catalog: db.handle.kind, index: 'embedded' },
   };
   deps.imports.runner = new ImportJobRunner({ db: deps.db, embedder: opts.embedder, logger: deps.logger, onBatch: () => worker.notify() });
