@@ -27,7 +27,7 @@ describe('API keys: scopes on every route, revocation, rate limits', () => {
   });
   afterAll(async () => h.close());
 
-  const as = (who: string | undefined) => (who ? { authorization: `Bearer ${tokens[who]}` } : {});
+  const as = (who: string | undefined): Record<string, string> => (who ? { authorization: `Bearer ${tokens[who]}` } : {});
 
   it('refuses every route without a key (401 problem+json), except the liveness/readiness probes', async () => {
     const spec = (await h.call('GET', '/openapi.json', undefined, as('read'))).body as { paths: Record<string, Record<string, unknown>> };
