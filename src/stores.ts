@@ -19,12 +19,19 @@ export interface Stores {
  * their URLs are set, else PGlite and the embedded index under the data dir) and applies
  * pending migrations.
  */
-export async function openStores(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'qdrantUrl' | 'qdrantApiKey' | 'qdrantTimeoutMs'>, opts: { migrate?: boolean } = {}): Promise<Stores> {
+export async function openStores(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'qdrantUrl' | 'qdrantApiKey' | 'qdrantTimeoutMs'> & Partial<Pick<Config, 'qdrantShardNumber' | 'qdrantReplicationFactor' | 'qdrantWriteConsistency'>>, opts: { migrate?: boolean } = {}): Promise<Stores> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.databaseUrl ? undefined : join(config.dataDir, 'catalog') });
   try {
     if (opts.migrate !== false) await migrateDatabase(database);
     const index: VectorIndex = config.qdrantUrl
-      ? new QdrantIndex({ url: config.qdrantUrl, apiKey: config.qdrantApiKey, timeoutMs: config.qdrantTimeoutMs })
+      ? new QdrantIndex({
+          url: config.qdrantUrl,
+          apiKey: config.qdrantApiKey,
+          timeoutMs: config.qdrantTimeoutMs,
+          shardNumber: config.qdrantShardNumber || undefined,
+          replicationFactor: config.qdrantReplicationFactor || undefined,
+          writeConsistencyFactor: config.qdrantWriteConsistency || undefined,
+        })
       : await EmbeddedIndex.openAt(join(config.dataDir, 'index'));
     return {
       database,

@@ -21,6 +21,10 @@ export interface QdrantIndexOptions {
   upsertBatchPoints?: number;
   /** Approximate most JSON bytes per upsert request. Default 8 MiB (Qdrant refuses bodies over 32 MiB by default). */
   upsertBatchBytes?: number;
+  /** Distributed-mode defaults for collections whose spec does not say (cluster deployments). */
+  shardNumber?: number;
+  replicationFactor?: number;
+  writeConsistencyFactor?: number;
   /** Retries of transient failures; the overall deadline defaults to 3 × timeoutMs. */
   retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs' | 'deadlineMs'>>;
 }
@@ -90,7 +94,10 @@ export class QdrantIndex implements VectorIndex {
   private readonly shapes = new Map<string, Shape>();
   private readonly closing = new AbortController();
 
+  private readonly options: QdrantIndexOptions;
+
   constructor(options: QdrantIndexOptions) {
+    this.options = options;
     this.client = createClient(options);
     this.maxBatchPoints = options.upsertBatchPoints ?? 128;
     this.maxBatchBytes = options.upsertBatchBytes ?? 8 * 1024 * 1024;
@@ -153,9 +160,9 @@ export class QdrantIndex implements VectorIndex {
       try {
         await this.call(ctx, (c) => c.createCollection(spec.name, {
           vectors: { size: spec.dims, distance: TO_QDRANT_DISTANCE[spec.distance] },
-          shard_number: spec.shardNumber,
-          replication_factor: spec.replicationFactor,
-          write_consistency_factor: spec.writeConsistencyFactor,
+          shard_number: spec.shardNumber ?? this.options.shardNumber,
+          replication_factor: spec.replicationFactor ?? this.options.replicationFactor,
+          write_consistency_factor: spec.writeConsistencyFactor ?? this.options.writeConsistencyFactor,
         }));
       } catch (err) {
         // Another process created it between our read and our create: compare with theirs below.
