@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # biovec image: `serve` (default) or any CLI command (`worker`, `migrate`, `model pull`, ...).
 #   docker build -t biovec .
+#   docker run --rm -v biovec-data:/data biovec keys create --scope admin   # once: prints the token
 #   docker run -p 8080:8080 -v biovec-data:/data -v biovec-models:/models biovec
+# The image binds 0.0.0.0, and `serve` refuses a non-loopback address until an API key exists.
 # GPU: docker build --build-arg ONNXRUNTIME_NODE_INSTALL=cuda12 . fetches onnxruntime's CUDA
 # provider libraries; the container then also needs the CUDA 12 and cuDNN 9 runtime libraries,
 # which node:20-bookworm-slim does not have, plus BIOVEC_DEVICE=cuda and a GPU (--gpus all).
@@ -28,8 +30,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # dist/ keeps src/'s layout (dist/cli.js, dist/db/migrate.js, ...); pruning afterwards leaves
 # only what `node bin/biovec.js` loads, so the runtime stage copies node_modules as is.
+# onnxruntime-node ships macOS and Windows binaries too (~220 MB) that Linux never loads; both
+# Linux architectures stay so the same Dockerfile builds for amd64 and arm64.
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 
 # ---- runtime: no compiler, no dev dependencies, not root ----
 FROM node:20-bookworm-slim
