@@ -235,6 +235,9 @@ export class EmbeddedCollection {
     const share = allowed ? Math.max(allowed.size / Math.max(total, 1), 1e-6) : 1;
     let want = Math.min(total, Math.ceil(limit / share) * (allowed ? 2 : 1) + (allowed ? 16 : 0));
     for (;;) {
+      // Asking the graph for (nearly) every point is slower than scoring them, and a graph
+      // walk may not reach them all: score exactly instead.
+      if (want * 4 >= total) return this.exact(vector, limit, allowed ? [...allowed] : undefined);
       const found = this.ann.search(vector, Math.max(want, 1), 1);
       const out: { slot: number; score: number }[] = [];
       for (let i = 0; i < found.keys.length && out.length < limit; i++) {
@@ -243,8 +246,7 @@ export class EmbeddedCollection {
         const d = found.distances[i]!;
         out.push({ slot, score: this.meta.distance === 'euclid' ? -d : 1 - d });
       }
-      if (out.length >= limit || want >= total) return out;
-      if (allowed && want * 2 >= total / 2) return this.exact(vector, limit, [...allowed]);
+      if (out.length >= limit) return out;
       want = Math.min(total, want * 2);
     }
   }
