@@ -127,7 +127,8 @@ export class HubServer {
     res.setHeader('content-length', String(body.length));
     if (first && this.faults.cutFirstDownloadAfterBytes !== undefined) {
       res.flushHeaders();
-      res.write(body.subarray(0, this.faults.cutFirstDownloadAfterBytes), () => res.destroy());
+      // Give the client time to receive (and write) the bytes before the connection drops.
+      res.write(body.subarray(0, this.faults.cutFirstDownloadAfterBytes), () => setTimeout(() => res.destroy(), 150));
       return;
     }
     res.end(body);
