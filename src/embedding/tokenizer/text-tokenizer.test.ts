@@ -1,4 +1,4 @@
-import { mkdtemp, rm, cp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, cp, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +43,24 @@ describe('TextTokenizer', () => {
     // Every token's slice is its own piece of the text: joined, they give the text without spaces.
     expect(pieces.join('')).toBe('🧬DNAand💊aspirin');
     expect(pieces).toContain('🧬');
+  });
+
+  it('ignores padding and truncation stored in tokenizer.json (sentence-transformers exports pad to 128)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'biovec-tokpad-'));
+    try {
+      const json = JSON.parse(await readFile(join(fixtureModel('tiny-bert-onnx'), 'tokenizer.json'), 'utf8'));
+      json.padding = { strategy: { Fixed: 128 }, direction: 'Right', pad_to_multiple_of: null, pad_id: 0, pad_type_id: 0, pad_token: '[PAD]' };
+      json.truncation = { max_length: 4, strategy: 'LongestFirst', stride: 0, direction: 'Right' };
+      await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(json));
+      const tok = await TextTokenizer.load(dir);
+      const plain = await (await TextTokenizer.load(fixtureModel('tiny-bert-onnx'))).encode('aspirin inhibits platelet aggregation', { addSpecialTokens: true });
+      const { ids } = await tok.encode('aspirin inhibits platelet aggregation', { addSpecialTokens: true });
+      expect(Array.from(ids)).toEqual(Array.from(plain.ids));
+      expect(ids.length).toBeGreaterThan(4);
+      expect(ids.length).toBeLessThan(128);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('says which files it looked for when a directory has no tokenizer', async () => {

