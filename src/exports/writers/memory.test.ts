@@ -62,15 +62,16 @@ describe('export writers keep memory flat', () => {
     expect(growth).toBeLessThan(LIMIT_BYTES);
   });
 
-  // Fewer rows where encoding is slow (Parquet ~0.3 ms/row, formatFloat32 ~1.4 ms per 768-d
-  // row), so the bound also shrinks to a quarter of the output: keeping it would fail.
+  // Fewer rows where encoding is slow (Parquet ~0.3 ms/row, CSV/JSONL float formatting), so the
+  // bound also shrinks to half the output: a writer that kept its output would still fail, and
+  // GC noise under a loaded CI machine (seen: 24 MB for Parquet's 3 MB row groups) does not.
   it.each([
     ['parquet', 30_000],
     ['csv', 3_000],
     ['jsonl', 3_000],
-  ] as const)('%s: %i rows of 768-d retain under min(60 MB, output / 4)', async (format, rows) => {
+  ] as const)('%s: %i rows of 768-d retain under min(60 MB, output / 2)', async (format, rows) => {
     const { growth, bytes } = await measureExport(format, rows);
     expect(bytes).toBeGreaterThan(20_000_000);
-    expect(growth).toBeLessThan(Math.min(LIMIT_BYTES, bytes / 4));
+    expect(growth).toBeLessThan(Math.min(LIMIT_BYTES, bytes / 2));
   });
 });
