@@ -4,14 +4,13 @@ import { Option, type Command } from 'commander';
 import { defaultChunkOverlap, collectionConfigFor, type AppDeps } from '../app-deps.js';
 import { ensureCollectionRecord, getCollection } from '../catalog/collections.js';
 import type { Config } from '../config.js';
-import { countExportRows, writeExport, type ExportQuery } from '../exports/export-service.js';
+import { countExportRows, exportFilter, openExport, type ExportQuery } from '../exports/export-service.js';
 import type { ExportFormat } from '../exports/writers/export-row.js';
 import { detectFormat, importRecords, parserFor, type ImportError, type ImportFormat } from '../imports/import-records.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { OutboxWorker } from '../outbox/outbox-worker.js';
 import { searchDocuments } from '../search/search-service.js';
 import { openStores, type Stores } from '../stores.js';
-import type { Condition } from '../vectors/vector-index.js';
 import { configFrom } from './config-options.js';
 import { loadEmbedderForCli } from './load-for-cli.js';
 import { createProgress } from './progress.js';
@@ -33,13 +32,6 @@ async function withModelAndStores<T>(config: Config, work: (embedder: Awaited<Re
   } finally {
     await embedder.close();
   }
-}
-
-function filterFrom(o: { labels?: string; yearGte?: string; yearLte?: string }): { must: Condition[] } | undefined {
-  const must: Condition[] = [];
-  if (o.labels) must.push({ key: 'labels', any: o.labels.split(',').map((s) => s.trim()).filter(Boolean) });
-  if (o.yearGte || o.yearLte) must.push({ key: 'year', range: { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } });
-  return must.length ? { must } : undefined;
 }
 
 /** `ingest`, `search` and `export`: the same services as the HTTP API, on the local stores. */
@@ -119,14 +111,14 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .action(async (o: { output: string; collection: string; format: ExportFormat; rows: 'document' | 'chunk'; docVector: 'first' | 'mean'; labels?: string; yearGte?: string; yearLte?: string }, cmd: Command) => {
       await withStores(configFrom(cmd, env), async ({ database }) => {
         const collection = await getCollection(database.db, o.collection);
-        const query: ExportQuery = { format: o.format, rows: o.rows, pooling: o.docVector, filter: filterFrom(o) };
+        const query: ExportQuery = { format: o.format, rows: o.rows, pooling: o.docVector, filter: exportFilter({ labels: o.labels, yearGte: o.yearGte ? Number(o.yearGte) : undefined, yearLte: o.yearLte ? Number(o.yearLte) : undefined }) };
         const rows = await countExportRows(database.db, collection, query);
         const progress = createProgress(`exporting ${o.collection}`, { unit: 'items' });
         progress.setTotal(rows);
-        const written = await writeExport({ db: database.db, collection, query, sink: createWriteStream(o.output), rows, onRow: (n) => { if (n % 100 === 0) progress.update(n); } });
+        const written = await openExport({ db: database.db, collection, query, sink: createWriteStream(o.output), rows, onRow: (n) => { if (n % 100 === 0) progress.update(n); } }).run();
         if (o.format === 'npy') {
           const sidecar = o.output.replace(/\.npy$/, '') + '.ids.csv';
-          await writeExport({ db: database.db, collection, query: { ...query, format: 'ids' }, sink: createWriteStream(sidecar), rows });
+          await openExport({ db: database.db, collection, query: { ...query, format: 'ids' }, sink: createWriteStream(sidecar), rows }).run();
           process.stderr.write(`biovec: row ids and labels in ${sidecar}\n`);
         }
         progress.update(written);

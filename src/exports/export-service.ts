@@ -5,7 +5,8 @@ import type { Database } from '../db/client.js';
 import { chunks } from '../db/schema.js';
 import { embeddedText } from '../ingest/ingest-documents.js';
 import { matchesFilter } from '../vectors/filter-match.js';
-import type { Filter, Payload } from '../vectors/vector-index.js';
+import type { Condition, Filter, Payload } from '../vectors/vector-index.js';
+import { yearOf } from '../outbox/index-points.js';
 import { createExportWriter, type ExportFormat, type ExportRow } from './writers/export-row.js';
 
 export interface ExportQuery {
@@ -19,10 +20,19 @@ export interface ExportQuery {
 
 const PAGE = 500;
 
-/** The payload shape filters are written against (same keys as index points). */
+/** The payload shape filters are written against: the same keys, and the same year, as index points. */
 function filterView(doc: DocumentRecord): Payload {
-  const year = typeof doc.metadata.year === 'number' ? doc.metadata.year : Number(String(doc.metadata.year ?? doc.metadata.pub_year ?? '').slice(0, 4)) || undefined;
-  return { document_id: doc.externalId, labels: doc.labels, metadata: doc.metadata as Payload, ...(year ? { year } : {}) };
+  const year = yearOf(doc.metadata);
+  return { document_id: doc.externalId, labels: doc.labels, metadata: doc.metadata as Payload, ...(year !== undefined ? { year } : {}) };
+}
+
+/** The export filter of the API's query parameters and the CLI's flags: any-of labels (comma-separated), a year range. */
+export function exportFilter(opts: { labels?: string; yearGte?: number; yearLte?: number }): Filter | undefined {
+  const must: Condition[] = [];
+  const labels = opts.labels?.split(',').map((l) => l.trim()).filter(Boolean) ?? [];
+  if (labels.length > 0) must.push({ key: 'labels', any: labels });
+  if (opts.yearGte !== undefined || opts.yearLte !== undefined) must.push({ key: 'year', range: { gte: opts.yearGte, lte: opts.yearLte } });
+  return must.length > 0 ? { must } : undefined;
 }
 
 function meanOf(vectors: Float32Array[]): Float32Array {
@@ -72,19 +82,23 @@ export async function countExportRows(db: Database, collection: CollectionRecord
   }
 }
 
-/** Streams the export into `sink` (ended at the end). Resolves with the rows written. */
-export async function writeExport(opts: { db: Database; collection: CollectionRecord; query: ExportQuery; sink: NodeJS.WritableStream; rows: number; onRow?: (n: number) => void }): Promise<number> {
+/**
+ * Opens an export into `sink`: the writer is made (and its options checked, throwing
+ * InvalidInputError) before any byte is sent; run() streams the rows and ends the sink.
+ */
+export function openExport(opts: { db: Database; collection: CollectionRecord; query: ExportQuery; sink: NodeJS.WritableStream; rows: number; onRow?: (n: number) => void }): { contentType: string; extension: string; run(): Promise<number> } {
   const writer = createExportWriter(opts.query.format, opts.sink, { dims: opts.collection.dims, rows: opts.rows, labelField: opts.query.labelField });
-  let n = 0;
-  for await (const row of exportRows(opts.db, opts.collection, opts.query)) {
-    await writer.write(row);
-    opts.onRow?.(++n);
-  }
-  await writer.end();
-  return n;
-}
-
-export function contentTypeOf(format: ExportFormat): { contentType: string; extension: string } {
-  const writer = createExportWriter(format, new (class { write() { return true; } end() {} on() { return this; } once() { return this; } })() as unknown as NodeJS.WritableStream, { dims: 1, rows: 0 });
-  return { contentType: writer.contentType, extension: writer.extension };
+  return {
+    contentType: writer.contentType,
+    extension: writer.extension,
+    async run() {
+      let n = 0;
+      for await (const row of exportRows(opts.db, opts.collection, opts.query)) {
+        await writer.write(row);
+        opts.onRow?.(++n);
+      }
+      await writer.end();
+      return n;
+    },
+  };
 }

@@ -4,8 +4,7 @@ import type { AppDeps } from '../app-deps.js';
 import { getCollection } from '../catalog/collections.js';
 import type { App } from '../http/app-env.js';
 import { CollectionParams, errorResponses } from '../http/common-schemas.js';
-import type { Condition } from '../vectors/vector-index.js';
-import { contentTypeOf, countExportRows, writeExport, type ExportQuery } from './export-service.js';
+import { countExportRows, exportFilter, openExport, type ExportQuery } from './export-service.js';
 
 const ExportParams = z.object({
   format: z.enum(['csv', 'jsonl', 'npy', 'ids', 'parquet']).default('csv').describe('csv = Ersilia layout key,input,dim_000..; npy = float32 matrix, with format=ids as its row sidecar'),
@@ -28,15 +27,13 @@ export function registerExportRoutes(app: App, deps: AppDeps): void {
       const { name } = c.req.valid('param');
       const q = c.req.valid('query');
       const collection = await getCollection(deps.db, name);
-      const must: Condition[] = [];
-      if (q.labels) must.push({ key: 'labels', any: q.labels.split(',').map((l) => l.trim()).filter(Boolean) });
-      if (q.year_gte !== undefined || q.year_lte !== undefined) must.push({ key: 'year', range: { gte: q.year_gte, lte: q.year_lte } });
-      const query: ExportQuery = { format: q.format, rows: q.rows, pooling: q.pooling, filter: must.length ? { must } : undefined, labelField: q.label_field };
-      const { contentType, extension } = contentTypeOf(q.format); // also validates label_field before streaming
+      const filter = exportFilter({ labels: q.labels, yearGte: q.year_gte, yearLte: q.year_lte });
+      const query: ExportQuery = { format: q.format, rows: q.rows, pooling: q.pooling, filter, labelField: q.label_field };
       const rows = await countExportRows(deps.db, collection, query);
       const sink = new PassThrough();
+      const { contentType, extension, run } = openExport({ db: deps.db, collection, query, sink, rows });
       // Errors after the headers went out can only cut the stream short; they are logged.
-      writeExport({ db: deps.db, collection, query, sink, rows }).catch((err: unknown) => {
+      run().catch((err: unknown) => {
         c.get('logger').error({ err }, 'export failed mid-stream');
         sink.destroy(err as Error);
       });

@@ -16,7 +16,7 @@ export function indexSpecFor(collection: CollectionRecord, indexName = collectio
 }
 
 /** A year to filter on, from the usual metadata spellings (`year`, `pub_year`, ISO `date`). */
-function yearOf(metadata: Record<string, unknown>): number | undefined {
+export function yearOf(metadata: Record<string, unknown>): number | undefined {
   for (const key of ['year', 'pub_year', 'publication_year']) {
     const v = metadata[key];
     if (typeof v === 'number' && Number.isInteger(v)) return v;

@@ -169,6 +169,12 @@ describe('HTTP API routes (hash embedder double, PGlite, embedded index)', () =>
   });
 
   describe('operations and docs', () => {
+    it('refuses a bad export request before streaming anything', async () => {
+      expectProblem(await h.call('GET', '/v1/collections/default/export?format=csv&label_field=key'), 422, 'invalid-input');
+      expectProblem(await h.call('GET', '/v1/collections/default/export?format=xml'), 422, 'invalid-input', '/format');
+      expectProblem(await h.call('GET', '/v1/collections/nope/export'), 404, 'not-found');
+    });
+
     it('health, ready, info, openapi, docs, unknown routes', async () => {
       expect((await h.call('GET', '/health')).body).toEqual({ status: 'ok' });
       expect((await h.call('GET', '/ready')).body.status).toBe('ready');
