@@ -133,11 +133,20 @@ export async function findDocument(db: Database, collection: CollectionRecord, e
 }
 
 export async function documentChunks(db: Database, documentId: number): Promise<ChunkRow[]> {
-  return db
-    .select({ chunkIndex: chunks.chunkIndex, startOffset: chunks.startOffset, endOffset: chunks.endOffset, tokenCount: chunks.tokenCount, vector: chunks.vector })
-    .from(chunks)
-    .where(eq(chunks.documentId, documentId))
-    .orderBy(asc(chunks.chunkIndex));
+  return (await chunksByDocument(db, [documentId])).get(documentId) ?? [];
+}
+
+/** The chunks of several documents in one query, by document id, each list in chunk order. */
+export async function chunksByDocument(db: Database, documentIds: number[]): Promise<Map<number, ChunkRow[]>> {
+  const byDocument = new Map<number, ChunkRow[]>();
+  if (documentIds.length === 0) return byDocument;
+  const rows = await db.select().from(chunks).where(inArray(chunks.documentId, documentIds)).orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
+  for (const { documentId, ...chunk } of rows) {
+    let list = byDocument.get(documentId);
+    if (!list) byDocument.set(documentId, (list = []));
+    list.push(chunk);
+  }
+  return byDocument;
 }
 
 /** Documents in id order after `afterId`, for streaming exports and reconciliation. */

@@ -1,8 +1,6 @@
-import { asc, inArray } from 'drizzle-orm';
 import type { CollectionRecord } from '../catalog/collections.js';
-import { documentPage, type DocumentRecord } from '../catalog/documents.js';
+import { chunksByDocument, documentPage, type DocumentRecord } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
-import { chunks } from '../db/schema.js';
 import { embeddedText } from '../ingest/ingest-documents.js';
 import { matchesFilter } from '../vectors/filter-match.js';
 import type { Condition, Filter, Payload } from '../vectors/vector-index.js';
@@ -54,9 +52,7 @@ export async function* exportRows(db: Database, collection: CollectionRecord, qu
     after = page[page.length - 1]!.id;
     const kept = page.filter((d) => matchesFilter(filterView(d), query.filter));
     if (kept.length === 0) continue;
-    const rows = await db.select().from(chunks).where(inArray(chunks.documentId, kept.map((d) => d.id))).orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
-    const byDoc = new Map<number, (typeof rows)[number][]>();
-    for (const r of rows) byDoc.set(r.documentId, [...(byDoc.get(r.documentId) ?? []), r]);
+    const byDoc = await chunksByDocument(db, kept.map((d) => d.id));
     for (const doc of kept) {
       const docChunks = byDoc.get(doc.id) ?? [];
       if (docChunks.length === 0) continue;

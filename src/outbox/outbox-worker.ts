@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { getCollectionById, type CollectionRecord } from '../catalog/collections.js';
+import { chunksByDocument } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
-import { chunks, documents, outbox } from '../db/schema.js';
+import { documents, outbox } from '../db/schema.js';
 import type { VectorIndex } from '../vectors/vector-index.js';
 import { indexSpecFor, pointsFor } from './index-points.js';
 
@@ -156,9 +157,7 @@ export class OutboxWorker {
       this.ensured.add(indexName);
     }
     const docs = await db.select().from(documents).where(and(eq(documents.collectionId, collection.id), inArray(documents.externalId, externalIds)));
-    const rows = docs.length === 0 ? [] : await db.select().from(chunks).where(inArray(chunks.documentId, docs.map((d) => d.id))).orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
-    const chunksOf = new Map<number, typeof rows>();
-    for (const r of rows) chunksOf.set(r.documentId, [...(chunksOf.get(r.documentId) ?? []), r]);
+    const chunksOf = await chunksByDocument(db, docs.map((d) => d.id));
     const points = docs.flatMap((doc) => pointsFor(collection, doc, chunksOf.get(doc.id) ?? []));
     if (points.length > 0) await index.upsert(indexName, points);
     const present = new Set(docs.map((d) => d.externalId));

@@ -1,5 +1,5 @@
 import { listCollections, type CollectionRecord } from '../catalog/collections.js';
-import { documentChunks, documentPage } from '../catalog/documents.js';
+import { chunksByDocument, documentPage } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
 import { outbox } from '../db/schema.js';
 import { stableJson } from '../catalog/hashes.js';
@@ -24,11 +24,10 @@ export interface ReconcileReport {
 
 interface Expected {
   documentId: string;
-  fingerprint: string;
+  vector: Float32Array;
+  /** stableJson of the payload. */
+  payload: string;
 }
-
-const fingerprint = (vector: Float32Array | undefined, payload: unknown) =>
-  `${vector ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : ''}|${stableJson(payload)}`;
 
 /**
  * Compares every collection's catalog chunks with its index points. With `repair`, queues a
@@ -49,9 +48,10 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
   for (let after = 0; ; ) {
     const page = await documentPage(db, collection, after, 500);
     if (page.length === 0) break;
+    const chunksOf = await chunksByDocument(db, page.map((d) => d.id));
     for (const doc of page) {
-      for (const point of pointsFor(collection, doc, await documentChunks(db, doc.id))) {
-        expected.set(point.id, { documentId: doc.externalId, fingerprint: fingerprint(point.vector, point.payload) });
+      for (const point of pointsFor(collection, doc, chunksOf.get(doc.id) ?? [])) {
+        expected.set(point.id, { documentId: doc.externalId, vector: point.vector, payload: stableJson(point.payload) });
       }
     }
     after = page[page.length - 1]!.id;
@@ -72,7 +72,7 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
         if (!want) {
           report.orphans += 1;
           orphanIds.push(point.id);
-        } else if (!sameFingerprint(want.fingerprint, point.vector, point.payload)) {
+        } else if (!agrees(want, point.vector, point.payload)) {
           report.stale += 1;
           resync.add(want.documentId);
         }
@@ -98,19 +98,11 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
 }
 
 /** Cosine indexes may normalise vectors on the way in; compare payloads exactly and vectors by direction. */
-function sameFingerprint(expected: string, vector: Float32Array | undefined, payload: unknown): boolean {
-  const [expectedVector, expectedPayload] = splitFingerprint(expected);
-  if (expectedPayload !== stableJson(payload)) return false;
+function agrees(want: Expected, vector: Float32Array | undefined, payload: unknown): boolean {
+  if (want.payload !== stableJson(payload)) return false;
   if (!vector) return true;
-  const bytes = Buffer.from(expectedVector, 'base64');
-  const want = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  if (want.length !== vector.length) return false;
+  if (want.vector.length !== vector.length) return false;
   let dot = 0, a = 0, b = 0;
-  for (let i = 0; i < want.length; i++) { dot += want[i]! * vector[i]!; a += want[i]! * want[i]!; b += vector[i]! * vector[i]!; }
+  for (let i = 0; i < vector.length; i++) { dot += want.vector[i]! * vector[i]!; a += want.vector[i]! * want.vector[i]!; b += vector[i]! * vector[i]!; }
   return a === 0 || b === 0 ? a === b : dot / Math.sqrt(a * b) > 1 - 1e-5;
-}
-
-function splitFingerprint(f: string): [string, string] {
-  const at = f.indexOf('|');
-  return [f.slice(0, at), f.slice(at + 1)];
 }
