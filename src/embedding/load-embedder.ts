@@ -5,7 +5,7 @@ import { ModelError } from '../lib/errors.js';
 import { convertCheckpoint } from './convert/convert-checkpoint.js';
 import type { EmbedderInfo } from './embedder.js';
 import type { DownloadProgress } from './model/hub-client.js';
-import { maxModelTokens, parseEncoderConfig, readModelConfig } from './model/model-config.js';
+import { parseEncoderConfig, readModelConfig, tokenLimits } from './model/model-config.js';
 import { readModelDefaults } from './model/model-defaults.js';
 import { parseModelSpec, resolveModel } from './model/resolve-model.js';
 import { OnnxEmbedder } from './onnx-embedder.js';
@@ -43,22 +43,15 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
   const weights = await pickWeights(dir, cfg.weights);
 
   let onnxPath: string;
-  let limit: number;
   let architecture = String(rawConfig.model_type ?? 'unknown');
-  let padTokenId: number;
   if (weights.kind === 'safetensors') {
-    const encoder = parseEncoderConfig(rawConfig);
+    architecture = parseEncoderConfig(rawConfig).modelType; // refuses unsupported architectures first
     ({ onnxPath } = await convertCheckpoint({ modelDir: dir, cacheDir: cfg.cacheDir, onProgress: hooks.onInfo }));
-    limit = maxModelTokens(encoder);
-    architecture = encoder.modelType;
-    padTokenId = encoder.padTokenId;
   } else {
     onnxPath = weights.path;
-    const positions = typeof rawConfig.max_position_embeddings === 'number' ? rawConfig.max_position_embeddings : 512;
-    const pad = typeof rawConfig.pad_token_id === 'number' ? rawConfig.pad_token_id : 0;
-    limit = ['roberta', 'xlm-roberta', 'camembert'].includes(architecture) ? positions - pad - 1 : positions;
-    padTokenId = pad;
   }
+  const { maxTokens, padTokenId } = tokenLimits(rawConfig);
+  let limit = maxTokens;
   if (tokenizer.configMaxLength) limit = Math.min(limit, tokenizer.configMaxLength);
   if (cfg.maxLength > 0) {
     if (cfg.maxLength > limit) throw new ModelError(`--max-length ${cfg.maxLength} exceeds the model's limit of ${limit} tokens`);

@@ -80,7 +80,7 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
     vocabSize: int('vocab_size'),
     maxPositionEmbeddings: int('max_position_embeddings', 512),
     typeVocabSize: int('type_vocab_size', 2),
-    padTokenId: typeof raw.pad_token_id === 'number' ? raw.pad_token_id : architecture === 'roberta' ? 1 : 0,
+    padTokenId: padTokenIdOf(raw, architecture),
     layerNormEps: typeof raw.layer_norm_eps === 'number' ? raw.layer_norm_eps : 1e-12,
     hiddenAct: act,
   };
@@ -90,11 +90,26 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
   return config;
 }
 
+function padTokenIdOf(raw: Record<string, unknown>, architecture: Architecture): number {
+  return typeof raw.pad_token_id === 'number' ? raw.pad_token_id : architecture === 'roberta' ? 1 : 0;
+}
+
+/**
+ * Token limit and pad id from any config.json, without the full parse a conversion needs
+ * (a shipped ONNX export may be of an architecture the converter does not build).
+ */
+export function tokenLimits(raw: Record<string, unknown>): { maxTokens: number; padTokenId: number } {
+  const architecture: Architecture = ROBERTA_LIKE.has(String(raw.model_type)) ? 'roberta' : 'bert';
+  const padTokenId = padTokenIdOf(raw, architecture);
+  const maxPositionEmbeddings = typeof raw.max_position_embeddings === 'number' ? raw.max_position_embeddings : 512;
+  return { maxTokens: maxModelTokens({ architecture, maxPositionEmbeddings, padTokenId }), padTokenId };
+}
+
 /**
  * Longest input in tokens, special tokens included. RoBERTa offsets positions by
  * pad_token_id + 1 (514 embeddings give 512 usable positions).
  */
-export function maxModelTokens(config: EncoderConfig): number {
+export function maxModelTokens(config: Pick<EncoderConfig, 'architecture' | 'maxPositionEmbeddings' | 'padTokenId'>): number {
   return config.architecture === 'roberta'
     ? config.maxPositionEmbeddings - config.padTokenId - 1
     : config.maxPositionEmbeddings;

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile, readdir, rename, rm, writeFile, access } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../lib/errors.js';
 import type { CollectionInfo, CollectionSpec, Filter, Hit, KnnQuery, StoredPoint, VectorIndex, VectorPoint } from '../../vector-index.js';
@@ -158,9 +158,4 @@ function checkName(name: string): void {
   if (!NAME.test(name)) {
     throw new InvalidInputError(`collection name "${name}" must be 1-128 letters, digits, _ . - (starting with a letter or digit)`, [{ pointer: '/name', detail: 'invalid name' }]);
   }
-}
-
-/** Lists collection directories (for diagnostics and reconcile). */
-export async function listEmbeddedCollections(dir: string): Promise<string[]> {
-  return readdir(join(dir, 'collections')).catch(() => []);
 }
