@@ -192,3 +192,21 @@ describe('biovec ingest / search / export / reconcile on the embedded defaults',
     expect(res.stderr).toContain('collection nope not found');
   });
 });
+
+describe('biovec keys', () => {
+  it('creates a key (token printed once), lists it without its secret, and revokes it', async () => {
+    const dataDir = join(work, 'keys');
+    const created = await cli(['keys', 'create', '--scope', 'write', '--name', 'lab', '--data-dir', dataDir]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^bv_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
+    const listed = await cli(['keys', 'list', '--data-dir', dataDir]);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ id: 1, prefix: token.slice(3, 11), name: 'lab', scope: 'write', revoked_at: null });
+    expect(listed.stdout).not.toContain(token.slice(12));
+    expect((await cli(['keys', 'revoke', token.slice(3, 11), '--data-dir', dataDir])).code).toBe(0);
+    expect(JSON.parse((await cli(['keys', 'list', '--data-dir', dataDir])).stdout).revoked_at).not.toBeNull();
+    const bad = await cli(['keys', 'create', '--scope', 'root', '--data-dir', dataDir]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/root/);
+  });
+});

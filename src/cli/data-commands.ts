@@ -3,36 +3,15 @@ import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { defaultChunkOverlap, collectionConfigFor, type AppDeps } from '../app-deps.js';
 import { ensureCollectionRecord, getCollection } from '../catalog/collections.js';
-import type { Config } from '../config.js';
 import { countExportRows, exportFilter, openExport, type ExportQuery } from '../exports/export-service.js';
 import type { ExportFormat } from '../exports/writers/export-row.js';
 import { detectFormat, importRecords, parserFor, type ImportError, type ImportFormat } from '../imports/import-records.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { OutboxWorker } from '../outbox/outbox-worker.js';
 import { searchDocuments } from '../search/search-service.js';
-import { openStores, type Stores } from '../stores.js';
 import { configFrom } from './config-options.js';
-import { loadEmbedderForCli } from './load-for-cli.js';
+import { withModelAndStores, withStores } from './with-stores.js';
 import { createProgress } from './progress.js';
-
-async function withStores<T>(config: Config, work: (stores: Stores) => Promise<T>): Promise<T> {
-  const stores = await openStores(config);
-  try {
-    return await work(stores);
-  } finally {
-    await stores.close();
-  }
-}
-
-/** Loads the model and opens the stores for one command, closing both afterwards. */
-async function withModelAndStores<T>(config: Config, work: (embedder: Awaited<ReturnType<typeof loadEmbedderForCli>>, stores: Stores) => Promise<T>): Promise<T> {
-  const embedder = await loadEmbedderForCli(config);
-  try {
-    return await withStores(config, (stores) => work(embedder, stores));
-  } finally {
-    await embedder.close();
-  }
-}
 
 /** `ingest`, `search` and `export`: the same services as the HTTP API, on the local stores. */
 export function addDataCommands(program: Command, env: Record<string, string | undefined>): void {

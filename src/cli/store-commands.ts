@@ -1,17 +1,8 @@
 import type { Command } from 'commander';
-import { openStores, type Stores } from '../stores.js';
 import { OutboxWorker } from '../outbox/outbox-worker.js';
 import { reconcile } from '../outbox/reconcile.js';
 import { configFrom } from './config-options.js';
-
-async function withStores<T>(command: Command, env: Record<string, string | undefined>, work: (stores: Stores) => Promise<T>): Promise<T> {
-  const stores = await openStores(configFrom(command, env));
-  try {
-    return await work(stores);
-  } finally {
-    await stores.close();
-  }
-}
+import { withStores } from './with-stores.js';
 
 /** `migrate`, `reconcile` and `worker`: the catalog and index commands. */
 export function addStoreCommands(program: Command, env: Record<string, string | undefined>): void {
@@ -19,7 +10,7 @@ export function addStoreCommands(program: Command, env: Record<string, string | 
     .command('migrate')
     .description('Apply pending catalog migrations (PGlite under the data dir, or DATABASE_URL)')
     .action(async (_o: unknown, cmd: Command) => {
-      await withStores(cmd, env, async (stores) => {
+      await withStores(configFrom(cmd, env), async (stores) => {
         process.stderr.write(`biovec: ${stores.describe.catalog} catalog is up to date\n`);
       });
     });
@@ -30,7 +21,7 @@ export function addStoreCommands(program: Command, env: Record<string, string | 
     .option('--repair', 'queue re-syncs for missing/stale points, delete orphans, then drain the outbox')
     .option('--collection <name>', 'only this collection')
     .action(async (o: { repair?: boolean; collection?: string }, cmd: Command) => {
-      await withStores(cmd, env, async ({ database, index }) => {
+      await withStores(configFrom(cmd, env), async ({ database, index }) => {
         const reports = await reconcile({ db: database.db, index, repair: o.repair === true, collection: o.collection });
         if (o.repair) {
           const left = await new OutboxWorker({ db: database.db, index }).drain(10 * 60_000);
@@ -47,7 +38,7 @@ export function addStoreCommands(program: Command, env: Record<string, string | 
     .description('Apply the outbox to the vector index until SIGTERM/SIGINT (run several against Postgres to scale out)')
     .option('--poll-ms <ms>', 'idle poll interval', '500')
     .action(async (o: { pollMs: string }, cmd: Command) => {
-      await withStores(cmd, env, async ({ database, index }) => {
+      await withStores(configFrom(cmd, env), async ({ database, index }) => {
         const worker = new OutboxWorker({
           db: database.db,
           index,
