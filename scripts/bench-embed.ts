@@ -78,7 +78,7 @@ async function measureEngine(): Promise<number> {
     close: () => inner.close(),
   };
   const embedder = new OnnxEmbedder({
-    info: { modelId: dir, revision: undefined, dims: 768, pooling: 'cls', normalize: false, maxTokens, architecture: 'roberta', weights: 'safetensors', tokenizer: tokenizerForEngine.kind },
+    info: { modelId: dir, revision: undefined, dims: 768, pooling: 'cls', normalize: false, maxTokens, architecture: 'roberta', weights: 'safetensors', tokenizer: tokenizerForEngine.kind, prompts: { query: '', document: '' } },
     tokenizer: tokenizerForEngine, runner, padTokenId: 1, maxBatchTokens, maxBatchSize: 64, maxQueuedTokens: 10_000_000,
   });
   await embedder.embed(texts.slice(0, 2));

@@ -41,6 +41,8 @@ export function collectionConfigFor(embedder: Embedder): AppDeps['collectionConf
     maxTokens: embedder.info.maxTokens,
     dims: embedder.info.dims,
     distance: opts.distance,
+    queryPrefix: embedder.info.prompts.query,
+    documentPrefix: embedder.info.prompts.document,
     chunkOverlap: opts.chunkOverlap,
     };
   };

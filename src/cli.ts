@@ -7,6 +7,7 @@ import { runErsiliaCsv } from './cli/run-command.js';
 import { addStoreCommands } from './cli/store-commands.js';
 import { addDataCommands } from './cli/data-commands.js';
 import { addKeyCommands } from './cli/key-commands.js';
+import { addEvalCommands } from './cli/eval-commands.js';
 import type { OnnxEmbedder } from './embedding/onnx-embedder.js';
 import { AppError } from './lib/errors.js';
 
@@ -38,9 +39,11 @@ export function buildProgram(): Command {
     .option('--text-field <name>', 'JSONL field holding the text', 'text')
     .option('--id-field <name>', 'JSONL field copied to the output as id', 'id')
     .option('--no-truncate', 'refuse inputs longer than the model limit instead of truncating them')
-    .action(async (file: string | undefined, o: { output?: string; format: 'auto' | 'lines' | 'jsonl'; textField: string; idField: string; truncate: boolean }, cmd: Command) => {
+    .addOption(new Option('--prompt <role>', 'put the model\'s query or document prompt before each text (bge: an instruction before queries)').choices(['query', 'document']))
+    .action(async (file: string | undefined, o: { output?: string; format: 'auto' | 'lines' | 'jsonl'; textField: string; idField: string; truncate: boolean; prompt?: 'query' | 'document' }, cmd: Command) => {
       await withEmbedder(cmd, async (embedder) => {
-        const { count } = await runEmbedCommand({ embedder, input: file, output: o.output, format: o.format, textField: o.textField, idField: o.idField, truncate: o.truncate });
+        const prefix = o.prompt ? embedder.info.prompts[o.prompt] : undefined;
+        const { count } = await runEmbedCommand({ embedder, input: file, output: o.output, format: o.format, textField: o.textField, idField: o.idField, truncate: o.truncate, prefix });
         process.stderr.write(`biovec: embedded ${count} input(s) with ${embedder.info.modelId}\n`);
       });
     });
@@ -62,6 +65,7 @@ export function buildProgram(): Command {
   addStoreCommands(program, env);
   addDataCommands(program, env);
   addKeyCommands(program, env);
+  addEvalCommands(program, env);
 
   program
     .command('serve')

@@ -21,7 +21,11 @@ export const configSchema = z.object({
     .describe('cls = first token of the last hidden state (eos1086); mean = mask-weighted mean; auto = the model\'s sentence-transformers setting, else cls'),
   normalize: z.enum(['auto', 'true', 'false']).default('auto')
     .describe('L2-normalise vectors; auto = the model\'s sentence-transformers setting, else no (eos1086 vectors are raw)'),
-  maxLength: int(0).default(0).describe('Max tokens per input, special tokens included; 0 = the model\'s limit (512 for RoBERTa)'),
+  maxLength: int(0).default(0).describe('Max tokens per input, special tokens included; 0 = the model\'s limit (512 for RoBERTa; a sentence-transformers max_seq_length where the model states one)'),
+  queryPrefix: z.string().min(1).default('auto')
+    .describe('Text put before search queries (bge: "Represent this sentence for searching relevant passages: "); auto = the model\'s own prompt (sentence-transformers prompts or a known model\'s card), none = no prefix'),
+  documentPrefix: z.string().min(1).default('auto')
+    .describe('Text put before every document chunk (e5: "passage: "); auto = the model\'s own prompt, none = no prefix'),
   weights: z.enum(['auto', 'safetensors', 'onnx']).default('auto')
     .describe('Which weights to load: auto prefers model.safetensors (converted to ONNX) over a shipped model.onnx'),
   device: z.enum(['cpu', 'cuda']).default('cpu').describe('onnxruntime execution provider'),

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -190,6 +190,61 @@ describe('biovec ingest / search / export / reconcile on the embedded defaults',
     const res = await cli(['export', '-o', join(work, 'x.csv'), '--collection', 'nope', '--data-dir', dataDir]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('collection nope not found');
+  });
+});
+
+describe('biovec eval retrieval / probe (tiny RoBERTa: the plumbing; real figures come from test/real-models.test.ts)', () => {
+  const model = ['--model', fixtureModel('tiny-roberta')];
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = join(work, 'eval-data');
+  });
+
+  it('scores a BEIR dataset and writes a TREC run', async () => {
+    const beir = join(work, 'beir');
+    await mkdir(join(beir, 'qrels'), { recursive: true });
+    const docs = ['Aspirin inhibits cyclooxygenase in platelets.', 'BRCA1 mutations raise breast cancer risk.', 'Metformin lowers hepatic glucose output.'];
+    await writeFile(join(beir, 'corpus.jsonl'), docs.map((text, i) => JSON.stringify({ _id: `d${i}`, title: '', text })).join('\n'));
+    await writeFile(join(beir, 'queries.jsonl'), docs.map((text, i) => JSON.stringify({ _id: `q${i}`, text })).join('\n'));
+    await writeFile(join(beir, 'qrels', 'test.tsv'), `query-id\tcorpus-id\tscore\n${docs.map((_, i) => `q${i}\td${i}\t1`).join('\n')}\n`);
+    const runFile = join(work, 'run.trec');
+    const res = await cli(['eval', 'retrieval', '--dataset', beir, '--json', '--trec-run', runFile, '--data-dir', dataDir, ...model]);
+    expect(res.code, res.stderr).toBe(0);
+    const r = JSON.parse(res.stdout) as Record<string, unknown>;
+    expect(r).toMatchObject({ collection: 'eval-beir', docs: 3, queries: 3, split: 'test', model: { dims: 32, pooling: 'cls', prompts: { query: '', document: '' } } });
+    // A query identical to its document finds it first, whatever the (random) weights.
+    expect(r).toMatchObject({ mrr_at_10: 1, ndcg_at_10: 1, recall_at_100: 1 });
+    const run = (await readFile(runFile, 'utf8')).trim().split('\n');
+    expect(run).toHaveLength(9);
+    expect(run.filter((l) => / 1 [-\d.e]+ biovec$/.test(l)).map((l) => l.split(' ').slice(0, 3).join(' ')).sort()).toEqual(['q0 Q0 d0', 'q1 Q0 d1', 'q2 Q0 d2']);
+    const table = await cli(['eval', 'retrieval', '--dataset', beir, '--reuse', '--data-dir', dataDir, ...model]);
+    expect(table.stdout).toMatch(/nDCG@10\s+1\.0000/);
+    const missing = await cli(['eval', 'retrieval', '--dataset', join(work, 'nope'), '--data-dir', dataDir, ...model]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/is not a BEIR dataset: no corpus/);
+  });
+
+  it('ingests unlabelled-id data by record number and cross-validates a probe on a label', async () => {
+    const input = join(work, 'relations.jsonl');
+    const rows = Array.from({ length: 24 }, (_, i) => ({ text: i % 2 ? `gefitinib inhibits EGFR variant ${i}` : `CYP3A4 metabolises midazolam batch ${i}`, label: i % 2 ? 'INHIBITOR' : 'SUBSTRATE' }));
+    await writeFile(input, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const ingested = await cli(['ingest', input, '-c', 'rel', '--labels-field', 'label', '--id-from', 'record', '--data-dir', dataDir, ...model]);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    expect(JSON.parse(ingested.stdout)).toMatchObject({ done: 24, failed: 0 });
+    const res = await cli(['eval', 'probe', '-c', 'rel', '--label', 'labels', '--folds', '3', '--json', '--data-dir', dataDir]);
+    expect(res.code, res.stderr).toBe(0);
+    const r = JSON.parse(res.stdout) as { rows: number; classes: unknown; folds: { testSize: number }[]; majority_accuracy: number; overall: { accuracy: number } };
+    expect(r).toMatchObject({ rows: 24, classes: [{ label: 'INHIBITOR', count: 12 }, { label: 'SUBSTRATE', count: 12 }], majority_accuracy: 0.5 });
+    expect(r.folds.map((f) => f.testSize)).toEqual([8, 8, 8]);
+    expect(r.overall.accuracy).toBeGreaterThanOrEqual(0);
+    const table = await cli(['eval', 'probe', '-c', 'rel', '--label', 'labels', '--folds', '3', '--data-dir', dataDir]);
+    expect(table.stdout).toMatch(/fold\s+train\s+test\s+accuracy[\s\S]*overall/);
+    const bad = await cli(['eval', 'probe', '-c', 'rel', '--label', 'labels', '--folds', '1', '--data-dir', dataDir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--folds must be an integer of at least 2');
+    const none = await cli(['eval', 'probe', '-c', 'rel', '--label', 'metadata.nothing', '--data-dir', dataDir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no document of collection rel has a single value for metadata.nothing');
   });
 });
 

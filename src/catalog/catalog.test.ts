@@ -9,7 +9,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../lib/errors.j
 import { dropCollectionRecord, ensureCollectionRecord, getCollection, type CollectionConfig } from './collections.js';
 import { deleteDocuments, documentChunks, findDocument, planDocuments, writeDocuments } from './documents.js';
 
-const config = (name: string): CollectionConfig => ({ name, modelId: 'test/hash-embedder', modelRevision: 'v1', pooling: 'mean', normalize: true, maxTokens: 16, dims: 32, distance: 'cosine', chunkOverlap: 2 });
+const config = (name: string): CollectionConfig => ({ name, modelId: 'test/hash-embedder', modelRevision: 'v1', pooling: 'mean', normalize: true, maxTokens: 16, dims: 32, distance: 'cosine', queryPrefix: '', documentPrefix: '', chunkOverlap: 2 });
 
 describe.each(DATABASE_BACKENDS)('catalog on %s', (backend) => {
   let t: TestDatabase;

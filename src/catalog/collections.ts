@@ -15,10 +15,13 @@ export interface CollectionConfig {
   maxTokens: number;
   dims: number;
   distance: Distance;
+  queryPrefix: string;
+  documentPrefix: string;
   chunkOverlap: number;
 }
 
-const BOUND_FIELDS = ['modelId', 'modelRevision', 'pooling', 'normalize', 'maxTokens', 'dims', 'distance'] as const;
+// Both prompts are bound: queries must be embedded the way the collection's vectors expect.
+const BOUND_FIELDS = ['modelId', 'modelRevision', 'pooling', 'normalize', 'maxTokens', 'dims', 'distance', 'queryPrefix', 'documentPrefix'] as const;
 
 /** The index collection holding a catalog collection's vectors at a given version. */
 export const indexNameFor = (name: string, version: number) => `${name}__v${version}`;

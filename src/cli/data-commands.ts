@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { defaultChunkOverlap, collectionConfigFor, type AppDeps } from '../app-deps.js';
+import { defaultChunkOverlap, collectionConfigFor } from '../app-deps.js';
 import { ensureCollectionRecord, getCollection } from '../catalog/collections.js';
 import { countExportRows, exportFilter, openExport, type ExportQuery } from '../exports/export-service.js';
 import type { ExportFormat } from '../exports/writers/export-row.js';
@@ -22,7 +22,8 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .option('-c, --collection <name>', 'collection (created with the loaded model if absent)', 'default')
     .addOption(new Option('--format <format>', 'input format (default: from the file name)').choices(['ndjson', 'csv', 'pubmed']))
     .option('--id-field <name>').option('--title-field <name>').option('--text-field <name>').option('--labels-field <name>')
-    .action(async (file: string | undefined, o: { collection: string; format?: ImportFormat; idField?: string; titleField?: string; textField?: string; labelsField?: string }, cmd: Command) => {
+    .addOption(new Option('--id-from <source>', 'record: number documents by their line (for data without ids, e.g. ChemProt)').choices(['field', 'record']).default('field'))
+    .action(async (file: string | undefined, o: { collection: string; format?: ImportFormat; idField?: string; titleField?: string; textField?: string; labelsField?: string; idFrom: 'field' | 'record' }, cmd: Command) => {
       const config = configFrom(cmd, env);
       const format = o.format ?? detectFormat(file ?? '');
       if (!format) throw new InvalidInputError('say the input format with --format ndjson|csv|pubmed');
@@ -34,7 +35,7 @@ export function addDataCommands(program: Command, env: Record<string, string | u
         const worker = new OutboxWorker({ db: database.db, index });
         worker.start(200);
         const errors: ImportError[] = [];
-        const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField }).filter(([, v]) => v));
+        const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField, idFrom: o.idFrom }).filter(([, v]) => v));
         const result = await importRecords({
           db: database.db, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
           onBatch: async (_p, batchErrors) => {
@@ -66,8 +67,7 @@ export function addDataCommands(program: Command, env: Record<string, string | u
         const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
         const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
         const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
-        const deps = { db: database.db, index, embedder } as unknown as AppDeps;
-        const res = await searchDocuments(deps, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
+        const res = await searchDocuments({ db: database.db, index, embedder }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
         if (o.json) {
           process.stdout.write(`${JSON.stringify(res)}\n`);
           return;

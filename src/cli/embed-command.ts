@@ -16,6 +16,8 @@ export interface EmbedCommandOptions {
   textField: string;
   idField: string;
   truncate: boolean;
+  /** A model prompt put before every text. */
+  prefix?: string;
   /** Texts per embed() call; several calls stay in flight so the batcher can group lengths. */
   groupSize?: number;
 }
@@ -61,7 +63,7 @@ export async function runEmbedCommand(opts: EmbedCommandOptions): Promise<{ coun
     if (group.length === 0) return;
     const records = group;
     group = [];
-    inFlight.push({ records, result: opts.embedder.embed(records.map((r) => r.text), { priority: 'bulk', truncate: opts.truncate }) });
+    inFlight.push({ records, result: opts.embedder.embed(records.map((r) => r.text), { priority: 'bulk', truncate: opts.truncate, prefix: opts.prefix }) });
     inFlight[inFlight.length - 1]!.result.catch(() => undefined); // surfaced in order by flushOne
     while (inFlight.length >= 8) await flushOne();
   };

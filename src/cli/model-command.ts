@@ -13,5 +13,6 @@ export function describeModel(embedder: OnnxEmbedder): Record<string, unknown> {
     max_tokens: info.maxTokens,
     weights: info.weights,
     tokenizer: info.tokenizer,
+    prompts: info.prompts,
   };
 }

@@ -27,6 +27,9 @@ export const collections = pgTable('collections', {
   maxTokens: integer().notNull(),
   dims: integer().notNull(),
   distance: text().notNull(),
+  /** Model prompts the vectors were made with: documents with one, searches with the other. */
+  queryPrefix: text().notNull().default(''),
+  documentPrefix: text().notNull().default(''),
   chunkOverlap: integer().notNull().default(0),
   indexName: text().notNull(),
   version: integer().notNull().default(1),

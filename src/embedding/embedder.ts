@@ -14,6 +14,16 @@ export interface EmbedderInfo {
   architecture: string;
   weights: 'safetensors' | 'onnx';
   tokenizer: string;
+  /**
+   * Text the model expects before queries and before documents (bge's retrieval instruction,
+   * e5's "query: "/"passage: "); '' when it expects none. Callers pass one as `prefix`.
+   */
+  prompts: Prompts;
+}
+
+export interface Prompts {
+  query: string;
+  document: string;
 }
 
 export interface EmbedOptions {
@@ -24,6 +34,8 @@ export interface EmbedOptions {
    * were dropped; false refuses it with InvalidInputError.
    */
   truncate?: boolean;
+  /** Prepended to every text before tokenizing (a model prompt, see EmbedderInfo.prompts). */
+  prefix?: string;
 }
 
 export interface Embedding {
@@ -52,6 +64,8 @@ export interface ChunkOptions {
   overlapTokens?: number;
   /** Window size in tokens, special tokens included; defaults to the model's limit. */
   maxTokens?: number;
+  /** A model prompt repeated at the start of every window (it takes part of each window's tokens). */
+  prefix?: string;
 }
 
 /** The embedding port: texts in, vectors out. */

@@ -14,7 +14,7 @@ import { TextTokenizer } from './tokenizer/text-tokenizer.js';
 
 export type EmbedderConfig = Pick<
   Config,
-  | 'model' | 'modelRevision' | 'pooling' | 'normalize' | 'maxLength' | 'weights' | 'device' | 'threads' | 'inference'
+  | 'model' | 'modelRevision' | 'pooling' | 'normalize' | 'maxLength' | 'queryPrefix' | 'documentPrefix' | 'weights' | 'device' | 'threads' | 'inference'
   | 'maxBatchTokens' | 'maxBatchSize' | 'maxQueuedTokens' | 'cacheDir' | 'hfEndpoint' | 'hfToken' | 'hfHubOffline'
   | 'hfHubCache' | 'hubTimeoutMs'
 >;
@@ -50,16 +50,18 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
   } else {
     onnxPath = weights.path;
   }
+  const defaults = await readModelDefaults(dir, resolved.modelId);
   const { maxTokens, padTokenId } = tokenLimits(rawConfig);
   let limit = maxTokens;
   if (tokenizer.configMaxLength) limit = Math.min(limit, tokenizer.configMaxLength);
+  // MiniLM's position table holds 512, but it was trained and is evaluated at 256.
+  if (defaults.maxSeqLength) limit = Math.min(limit, defaults.maxSeqLength);
   if (cfg.maxLength > 0) {
     if (cfg.maxLength > limit) throw new ModelError(`--max-length ${cfg.maxLength} exceeds the model's limit of ${limit} tokens`);
     if (cfg.maxLength <= tokenizer.specialTokenCount) throw new ModelError(`--max-length ${cfg.maxLength} leaves no room for text`);
     limit = cfg.maxLength;
   }
 
-  const defaults = await readModelDefaults(dir);
   const sessionOpts = { threads: cfg.threads, executionProvider: cfg.device };
   const runner = cfg.inference === 'worker'
     ? await WorkerRunner.create(onnxPath, sessionOpts)
@@ -75,6 +77,10 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
     architecture,
     weights: weights.kind,
     tokenizer: tokenizer.kind,
+    prompts: {
+      query: chosenPrompt(cfg.queryPrefix, defaults.prompts.query),
+      document: chosenPrompt(cfg.documentPrefix, defaults.prompts.document),
+    },
   };
   const embedder = new OnnxEmbedder({
     info,
@@ -91,6 +97,11 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
     info.dims = probe!.vector.length;
   }
   return embedder;
+}
+
+function chosenPrompt(setting: string, modelOwn: string): string {
+  if (setting === 'auto') return modelOwn;
+  return setting === 'none' ? '' : setting;
 }
 
 async function pickWeights(dir: string, prefer: EmbedderConfig['weights']): Promise<{ kind: 'safetensors' | 'onnx'; path: string }> {

@@ -112,6 +112,65 @@ describe('OnnxEmbedder options and input checks', () => {
   });
 });
 
+describe('model prompts (query and document prefixes)', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'biovec-prompts-'));
+  });
+  afterAll(async () => rm(root, { recursive: true, force: true }));
+  const withFiles = async (name: string, files: Record<string, string>) => {
+    const dir = join(root, name);
+    await cp(fixtureModel('tiny-bert'), dir, { recursive: true });
+    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, file), text);
+    return dir;
+  };
+  const loadDir = (dir: string, flags: Record<string, unknown> = {}) => loadEmbedder(loadConfig({}, { model: dir, cacheDir, threads: 1, ...flags }));
+
+  it('come from config_sentence_transformers.json, and a prefix embeds as if typed before the text', async () => {
+    const dir = await withFiles('tiny', { 'config_sentence_transformers.json': JSON.stringify({ prompts: { query: 'query: ', passage: 'passage: ' } }) });
+    const embedder = await loadDir(dir);
+    try {
+      expect(embedder.info.prompts).toEqual({ query: 'query: ', document: 'passage: ' });
+      const [prefixed, typed] = await Promise.all([
+        embedder.embed(['EGFR inhibitors'], { prefix: 'query: ' }),
+        embedder.embed(['query: EGFR inhibitors']),
+      ]);
+      expect(maxAbsDiff(prefixed[0]!.vector, typed[0]!.vector)).toBe(0);
+      expect(prefixed[0]!.tokens).toBe(typed[0]!.tokens);
+      // Chunks repeat the prompt in every window; a short text's one chunk equals the prefixed text.
+      const long = 'gefitinib erlotinib cetuximab '.repeat(40);
+      const chunks = await embedder.chunk(long, { prefix: 'passage: ', overlapTokens: 2 });
+      const prompt = await embedder.tokenizer.encode('passage: ', { addSpecialTokens: false });
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const c of chunks) {
+        expect([...c.ids.subarray(1, 1 + prompt.ids.length)]).toEqual([...prompt.ids]);
+        expect(c.ids.length).toBeLessThanOrEqual(embedder.info.maxTokens);
+      }
+      const [short] = await embedder.chunk('EGFR inhibitors', { prefix: 'passage: ' });
+      const [typedPassage] = await embedder.embed(['passage: EGFR inhibitors']);
+      expect(maxAbsDiff((await embedder.embedChunks([short!]))[0]!, typedPassage!.vector)).toBeLessThan(1e-6);
+    } finally {
+      await embedder.close();
+    }
+  });
+
+  it('come from the model card for known models (bge), and the settings override them', async () => {
+    const dir = await withFiles('bge-small-en-v1.5', { 'sentence_bert_config.json': JSON.stringify({ max_seq_length: 64 }) });
+    const bge = await loadDir(dir);
+    const overridden = await loadDir(dir, { queryPrefix: 'none', documentPrefix: 'Document: ' });
+    try {
+      expect(bge.info.prompts).toEqual({ query: 'Represent this sentence for searching relevant passages: ', document: '' });
+      expect(bge.info.maxTokens).toBe(64); // sentence-transformers' max_seq_length
+      expect(overridden.info.prompts).toEqual({ query: '', document: 'Document: ' });
+    } finally {
+      await Promise.all([bge.close(), overridden.close()]);
+    }
+    const plain = await load('tiny-bert');
+    expect(plain.info.prompts).toEqual({ query: '', document: '' });
+    await plain.close();
+  });
+});
+
 describe('loadEmbedder errors', () => {
   it('refuses a corrupt model.onnx with onnxruntime\'s reason', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'biovec-badonnx-'));

@@ -24,6 +24,7 @@ export class OnnxEmbedder implements Embedder {
   private readonly batcher: Batcher<Float32Array>;
   private readonly runner: InferenceRunner;
   private readonly padId: bigint;
+  private readonly promptTokens = new Map<string, Promise<Int32Array>>();
 
   constructor(opts: OnnxEmbedderOptions) {
     this.info = opts.info;
@@ -41,7 +42,9 @@ export class OnnxEmbedder implements Embedder {
   async embed(texts: unknown[], options: EmbedOptions = {}): Promise<Embedding[]> {
     const valid = validateTexts(texts);
     if (valid.length === 0) return [];
-    const encoded = await this.tokenizer.encodeBatch(valid, { addSpecialTokens: true });
+    const prefix = options.prefix ?? '';
+    // The prompt joins the text before tokenizing, as sentence-transformers does.
+    const encoded = await this.tokenizer.encodeBatch(prefix ? valid.map((t) => prefix + t) : valid, { addSpecialTokens: true });
     const max = this.info.maxTokens;
     const overLong = encoded.flatMap((e, i) => (e.ids.length > max ? [i] : []));
     if (overLong.length > 0 && options.truncate === false) {
@@ -59,9 +62,20 @@ export class OnnxEmbedder implements Embedder {
     }));
   }
 
-  chunk(text: string, options: ChunkOptions = {}): Promise<Chunk[]> {
+  async chunk(text: string, options: ChunkOptions = {}): Promise<Chunk[]> {
     const maxTokens = Math.min(options.maxTokens ?? this.info.maxTokens, this.info.maxTokens);
-    return chunkText({ tokenizer: this.tokenizer, text, maxTokens, overlapTokens: options.overlapTokens ?? 0 });
+    const promptIds = options.prefix ? await this.promptIds(options.prefix) : undefined;
+    return chunkText({ tokenizer: this.tokenizer, text, maxTokens, overlapTokens: options.overlapTokens ?? 0, promptIds });
+  }
+
+  /** A prompt's tokens, encoded once: every chunk of every document repeats them. */
+  private promptIds(prefix: string): Promise<Int32Array> {
+    let ids = this.promptTokens.get(prefix);
+    if (!ids) {
+      ids = this.tokenizer.encode(prefix, { addSpecialTokens: false }).then((e) => e.ids);
+      this.promptTokens.set(prefix, ids);
+    }
+    return ids;
   }
 
   async embedChunks(chunks: Chunk[], options: Omit<EmbedOptions, 'truncate'> = {}): Promise<Float32Array[]> {

@@ -9,13 +9,17 @@ const MAX_INPUTS = 2048;
 const Inputs = z.union([z.string(), z.array(z.string()).min(1).max(MAX_INPUTS)]);
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 const EmbeddingBody = z.union([z.array(z.number()), z.string()]);
+const PromptName = z.enum(['query', 'document']);
+/** The model's prompt for that role ('' for models without one). */
+const promptFor = (deps: AppDeps, name: 'query' | 'document' | undefined) => (name ? deps.embedder.info.prompts[name] : undefined);
 
 /** OpenAI-compatible, TEI-style and Ersilia-style embedding endpoints over the served model. */
 export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'post', path: '/v1/embeddings', tags: ['embeddings'], summary: 'OpenAI-compatible embeddings (float or base64)',
-      request: { body: { content: { 'application/json': { schema: z.object({ input: Inputs, model: z.string().optional(), encoding_format: z.enum(['float', 'base64']).default('float'), dimensions: z.number().int().optional(), user: z.string().optional() }).openapi('EmbeddingsRequest') } }, required: true } },
+      request: { body: { content: { 'application/json': { schema: z.object({ input: Inputs, model: z.string().optional(), encoding_format: z.enum(['float', 'base64']).default('float'), dimensions: z.number().int().optional(), user: z.string().optional(),
+        input_type: PromptName.optional().describe('Embed as a search query or a document, with the model\'s prompt for that role (bge puts an instruction before queries); omitted: the text as is') }).openapi('EmbeddingsRequest') } }, required: true } },
       responses: {
         200: { content: { 'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: EmbeddingBody })), model: z.string(), usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }) }) } }, description: 'Embeddings in input order' },
         400: errorResponses[400], 413: errorResponses[413], 422: errorResponses[422], 429: errorResponses[429],
@@ -29,7 +33,7 @@ export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
       if (body.dimensions !== undefined && body.dimensions !== deps.embedder.info.dims) {
         throw new InvalidInputError(`${deps.embedder.info.modelId} gives ${deps.embedder.info.dims}-dimensional vectors; other sizes are not supported`, [{ pointer: '/dimensions', detail: `must be ${deps.embedder.info.dims} or omitted` }]);
       }
-      const out = await embedPointed(deps, asList(body.input), '/input', { signal: c.req.raw.signal });
+      const out = await embedPointed(deps, asList(body.input), '/input', { signal: c.req.raw.signal, prefix: promptFor(deps, body.input_type) });
       const tokens = out.reduce((s, e) => s + e.tokens, 0);
       return c.json({
         object: 'list' as const,
@@ -43,12 +47,13 @@ export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'post', path: '/embed', tags: ['embeddings'], summary: 'TEI-style embeddings: an array of vectors',
-      request: { body: { content: { 'application/json': { schema: z.object({ inputs: Inputs, normalize: z.boolean().optional(), truncate: z.boolean().default(false) }).openapi('EmbedRequest') } }, required: true } },
+      request: { body: { content: { 'application/json': { schema: z.object({ inputs: Inputs, normalize: z.boolean().optional(), truncate: z.boolean().default(false),
+        prompt_name: PromptName.optional().describe('Put the model\'s query or document prompt before each input (as TEI\'s prompt_name)') }).openapi('EmbedRequest') } }, required: true } },
       responses: { 200: { content: { 'application/json': { schema: z.array(z.array(z.number())) } }, description: 'One vector per input' }, 400: errorResponses[400], 422: errorResponses[422], 429: errorResponses[429] },
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const out = await embedPointed(deps, asList(body.inputs), '/inputs', { truncate: body.truncate, signal: c.req.raw.signal });
+      const out = await embedPointed(deps, asList(body.inputs), '/inputs', { truncate: body.truncate, signal: c.req.raw.signal, prefix: promptFor(deps, body.prompt_name) });
       const normalize = body.normalize ?? deps.embedder.info.normalize;
       return c.json(out.map((e) => Array.from(normalize && !deps.embedder.info.normalize ? normalizeL2(e.vector) : e.vector)), 200);
     },
@@ -69,7 +74,7 @@ export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
 }
 
 /** Embeds at interactive priority; rewrites the embedder's `/i` pointers to the request's field names. */
-async function embedPointed(deps: AppDeps, texts: string[], base: string, opts: { truncate?: boolean; signal?: AbortSignal }, suffix = '') {
+async function embedPointed(deps: AppDeps, texts: string[], base: string, opts: { truncate?: boolean; signal?: AbortSignal; prefix?: string }, suffix = '') {
   try {
     return await deps.embedder.embed(texts, { priority: 'interactive', ...opts });
   } catch (err) {

@@ -54,7 +54,7 @@ export async function ingestDocuments(opts: {
   const writes: DocumentWrite[] = [];
   const outcomes = new Map<string, IngestOutcome>();
   const toEmbed = planned.filter((p) => p.action === 'create' || p.action === 'content');
-  const chunked = await Promise.all(toEmbed.map((p) => embedder.chunk(embeddedText(p.input), { overlapTokens: collection.chunkOverlap, maxTokens: collection.maxTokens })));
+  const chunked = await Promise.all(toEmbed.map((p) => embedder.chunk(embeddedText(p.input), { overlapTokens: collection.chunkOverlap, maxTokens: collection.maxTokens, prefix: collection.documentPrefix })));
   const vectors = await embedder.embedChunks(chunked.flat(), { priority: opts.priority ?? 'bulk', signal: opts.signal });
   let next = 0;
   toEmbed.forEach((p, i) => {

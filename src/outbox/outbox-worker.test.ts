@@ -14,7 +14,7 @@ import { pointId } from '../vectors/point-id.js';
 import { OutboxWorker } from './outbox-worker.js';
 import { reconcile } from './reconcile.js';
 
-const config = (name: string): CollectionConfig => ({ name, modelId: 'test/hash-embedder', modelRevision: 'v1', pooling: 'mean', normalize: true, maxTokens: 16, dims: 32, distance: 'cosine', chunkOverlap: 0 });
+const config = (name: string): CollectionConfig => ({ name, modelId: 'test/hash-embedder', modelRevision: 'v1', pooling: 'mean', normalize: true, maxTokens: 16, dims: 32, distance: 'cosine', queryPrefix: '', documentPrefix: '', chunkOverlap: 0 });
 const LONG = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
 
 describe.each(DATABASE_BACKENDS)('outbox worker and reconcile (%s catalog, embedded index)', (backend) => {

@@ -8,6 +8,9 @@ import { InvalidInputError, NotFoundError } from '../lib/errors.js';
 import type { Condition, Filter, Hit } from '../vectors/vector-index.js';
 import type { SearchRequest } from './search-schemas.js';
 
+/** What a search needs: the catalog, the index and the model that embeds queries. */
+export type SearchDeps = Pick<AppDeps, 'db' | 'index' | 'embedder'>;
+
 export function toIndexFilter(filter: SearchRequest["filter"]): Filter | undefined {
   const must: Condition[] = [];
   for (const [key, value] of Object.entries(filter?.metadata ?? {})) {
@@ -18,9 +21,9 @@ export function toIndexFilter(filter: SearchRequest["filter"]): Filter | undefin
   return must.length > 0 ? { must } : undefined;
 }
 
-async function queryVector(deps: AppDeps, collection: CollectionRecord, req: SearchRequest, signal?: AbortSignal): Promise<{ vector: Float32Array; tokens?: number }> {
+async function queryVector(deps: SearchDeps, collection: CollectionRecord, req: SearchRequest, signal?: AbortSignal): Promise<{ vector: Float32Array; tokens?: number }> {
   if (req.query !== undefined) {
-    const [e] = await deps.embedder.embed([req.query], { priority: 'interactive', signal });
+    const [e] = await deps.embedder.embed([req.query], { priority: 'interactive', signal, prefix: collection.queryPrefix });
     return { vector: e!.vector, tokens: e!.tokens };
   }
   if (req.vector) {
@@ -40,7 +43,7 @@ async function queryVector(deps: AppDeps, collection: CollectionRecord, req: Sea
  * k-NN over chunks, grouped by document (best chunk per document), with filters, threshold
  * and paging over documents. Throws NotFoundError, InvalidInputError, OverloadedError.
  */
-export async function searchDocuments(deps: AppDeps, collectionName: string, req: SearchRequest, signal?: AbortSignal) {
+export async function searchDocuments(deps: SearchDeps, collectionName: string, req: SearchRequest, signal?: AbortSignal) {
   const started = performance.now();
   const collection = await getCollection(deps.db, collectionName);
   const { vector, tokens } = await queryVector(deps, collection, req, signal);

@@ -190,3 +190,36 @@ describe('HTTP API routes (hash embedder double, PGlite, embedded index)', () =>
     });
   });
 });
+
+describe('model prompts over HTTP (a hash embedder with a query prompt)', () => {
+  let h: Harness;
+  const embedder = new HashEmbedder(32, 32);
+  embedder.info.prompts = { query: 'findings about ', document: '' };
+  beforeAll(async () => {
+    h = await createHarness({ embedder });
+  });
+  afterAll(async () => h.close());
+
+  it('put the query prompt before texts only when asked (input_type, prompt_name)', async () => {
+    const typed = (await h.call('POST', '/v1/embeddings', { input: 'findings about aspirin' })).body.data[0].embedding;
+    const plain = (await h.call('POST', '/v1/embeddings', { input: 'aspirin' })).body.data[0].embedding;
+    const asQuery = await h.call('POST', '/v1/embeddings', { input: 'aspirin', input_type: 'query' });
+    expect(asQuery.body.data[0].embedding).toEqual(typed);
+    expect(asQuery.body.data[0].embedding).not.toEqual(plain);
+    expect(asQuery.body.usage.prompt_tokens).toBe(5);
+    expect((await h.call('POST', '/embed', { inputs: ['aspirin'], prompt_name: 'query' })).body[0]).toEqual(typed);
+    expect((await h.call('POST', '/embed', { inputs: ['aspirin'], prompt_name: 'document' })).body[0]).toEqual(plain);
+    expectProblem(await h.call('POST', '/v1/embeddings', { input: 'aspirin', input_type: 'passage' }), 422, 'invalid-input', '/input_type');
+  });
+
+  it('bind a collection to the prompts, and search embeds queries with its query prompt', async () => {
+    const created = await h.call('POST', '/v1/collections', { name: 'prompted' });
+    expect(created.body.model.prompts).toEqual({ query: 'findings about ', document: '' });
+    await h.call('POST', '/v1/collections/prompted/documents', [{ id: 'a', text: 'aspirin and platelets' }]);
+    await h.drain();
+    const res = await h.call('POST', '/v1/collections/prompted/search', { query: 'aspirin', k: 1 });
+    expect(res.status).toBe(200);
+    expect(res.body.query_tokens).toBe(5); // "findings about aspirin" with two special tokens
+    expect(res.body.results[0].id).toBe('a');
+  });
+});

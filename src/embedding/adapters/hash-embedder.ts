@@ -14,14 +14,14 @@ export class HashEmbedder implements Embedder {
   embeddedTexts = 0;
 
   constructor(dims = 32, maxTokens = 64) {
-    this.info = { modelId: 'test/hash-embedder', revision: 'v1', dims, pooling: 'mean', normalize: true, maxTokens, architecture: 'hash', weights: 'onnx', tokenizer: 'words' };
+    this.info = { modelId: 'test/hash-embedder', revision: 'v1', dims, pooling: 'mean', normalize: true, maxTokens, architecture: 'hash', weights: 'onnx', tokenizer: 'words', prompts: { query: '', document: '' } };
   }
 
   async embed(texts: unknown[], options: EmbedOptions = {}): Promise<Embedding[]> {
     const valid = validateTexts(texts);
     options.signal?.throwIfAborted();
     return valid.map((text) => {
-      const words = tokenize(text);
+      const words = tokenize((options.prefix ?? '') + text);
       const kept = words.slice(0, this.info.maxTokens - 2);
       this.embeddedTexts += 1;
       return { vector: this.vectorOf(kept.map((w) => w.word)), tokens: kept.length + 2, droppedTokens: words.length - kept.length };
@@ -29,7 +29,8 @@ export class HashEmbedder implements Embedder {
   }
 
   async chunk(text: string, options: ChunkOptions = {}): Promise<Chunk[]> {
-    const body = Math.min(options.maxTokens ?? this.info.maxTokens, this.info.maxTokens) - 2;
+    const prompt = tokenize(options.prefix ?? '').map((w) => bucket(w.word, 1 << 30));
+    const body = Math.min(options.maxTokens ?? this.info.maxTokens, this.info.maxTokens) - 2 - prompt.length;
     const overlap = options.overlapTokens ?? 0;
     const words = tokenize(text);
     const out: Chunk[] = [];
@@ -37,7 +38,7 @@ export class HashEmbedder implements Embedder {
       const window = words.slice(first, first + body);
       const start = window[0]?.start ?? 0;
       const end = window.at(-1)?.end ?? text.length;
-      out.push({ index: out.length, text: text.slice(start, end), start, end, tokenCount: window.length + 2, ids: Int32Array.from(window.map((w) => bucket(w.word, 1 << 30))) });
+      out.push({ index: out.length, text: text.slice(start, end), start, end, tokenCount: prompt.length + window.length + 2, ids: Int32Array.from([...prompt, ...window.map((w) => bucket(w.word, 1 << 30))]) });
       if (first + body >= words.length) break;
     }
     return out;

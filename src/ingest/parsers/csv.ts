@@ -51,7 +51,7 @@ export async function* parseCsv(source: AsyncIterable<Uint8Array>, mapping: Part
   for await (const row of parser as AsyncIterable<CsvRow>) {
     const line = startLine(row.info.lines, row.raw);
     while (skipped[0] !== undefined && skipped[0].record < line) yield skipped.shift() as ParsedRecord;
-    yield { record: line, ...mapFields(toFields(row.record, names, separator), names) };
+    yield { record: line, ...mapFields(toFields(row.record, names, separator), names, line) };
   }
   yield* skipped;
   if (input.hasFailed) throw input.error;
@@ -85,7 +85,7 @@ async function* batchLines(source: AsyncIterable<Uint8Array>, state: SourceState
 
 function checkHeader(header: string[], names: FieldNames): string[] {
   const missing = [
-    names.id.some((n) => header.includes(n)) ? undefined : `an id column (${names.id.join(' or ')})`,
+    names.idFromRecord || names.id.some((n) => header.includes(n)) ? undefined : `an id column (${names.id.join(' or ')})`,
     names.text.some((n) => header.includes(n)) ? undefined : `a text column (${names.text.join(' or ')})`,
   ].filter((m): m is string => m !== undefined);
   if (missing.length > 0) {

@@ -4,6 +4,7 @@ import type { FieldMapping } from './parsed-record.js';
 /** Candidate source field names per document field, in priority order. */
 export interface FieldNames {
   id: readonly string[];
+  idFromRecord: boolean;
   title: string;
   text: readonly string[];
   labels: string;
@@ -21,6 +22,7 @@ const MAX_ID_LENGTH = 512;
 export function resolveFieldNames(mapping: Partial<FieldMapping> = {}): FieldNames {
   return {
     id: mapping.id ? [mapping.id] : ['id', '_id'],
+    idFromRecord: mapping.idFrom === 'record',
     title: mapping.title ?? 'title',
     text: mapping.text ? [mapping.text] : ['text', 'abstract', 'body'],
     labels: mapping.labels ?? 'labels',
@@ -37,12 +39,12 @@ export function hasValue(fields: Record<string, unknown>, name: string): boolean
  * Maps one record's fields (JSON values; CSV cells with labels already split) to a
  * document, or says why it cannot be one. Numbers are accepted for id, title and text.
  */
-export function mapFields(fields: Record<string, unknown>, names: FieldNames): MappedRecord {
-  const idKey = names.id.find((n) => hasValue(fields, n));
+export function mapFields(fields: Record<string, unknown>, names: FieldNames, record: number): MappedRecord {
+  const idKey = names.idFromRecord ? undefined : names.id.find((n) => hasValue(fields, n));
   const textKey = names.text.find((n) => hasValue(fields, n));
-  if (idKey === undefined) return { error: `missing id (field ${quoteAll(names.id)})` };
+  if (idKey === undefined && !names.idFromRecord) return { error: `missing id (field ${quoteAll(names.id)})` };
   if (textKey === undefined) return { error: `missing text (field ${quoteAll(names.text)})` };
-  const externalId = scalarText(fields[idKey])?.trim();
+  const externalId = idKey === undefined ? String(record) : scalarText(fields[idKey])?.trim();
   if (!externalId) return { error: `id must be a non-empty string or a number` };
   if (externalId.length > MAX_ID_LENGTH) return { error: `id is longer than ${MAX_ID_LENGTH} characters` };
   const body = scalarText(fields[textKey]);
@@ -56,7 +58,7 @@ export function mapFields(fields: Record<string, unknown>, names: FieldNames): M
   }
   const labels = readLabels(fields[names.labels]);
   if (labels === 'invalid') return { error: `"${names.labels}" must be a string or an array of strings` };
-  const used = new Set([idKey, textKey, names.title, names.labels]);
+  const used = new Set([idKey, textKey, names.title, names.labels].filter((n) => n !== undefined));
   const doc: DocumentInput = { externalId, title, body, metadata: pickMetadata(fields, names.metadata, used) };
   if (labels) doc.labels = labels;
   return { doc };

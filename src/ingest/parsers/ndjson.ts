@@ -15,11 +15,11 @@ export async function* parseNdjson(source: AsyncIterable<Uint8Array>, mapping: P
   const names = resolveFieldNames(mapping);
   for await (const line of readLines(gunzipIfCompressed(source))) {
     if (line.text.trim() === '') continue;
-    yield { record: line.number, ...parseLine(line.text, names) };
+    yield { record: line.number, ...parseLine(line.text, names, line.number) };
   }
 }
 
-function parseLine(text: string, names: FieldNames): MappedRecord {
+function parseLine(text: string, names: FieldNames, record: number): MappedRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -29,5 +29,5 @@ function parseLine(text: string, names: FieldNames): MappedRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { error: `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}` };
   }
-  return mapFields(value as Record<string, unknown>, names);
+  return mapFields(value as Record<string, unknown>, names, record);
 }

@@ -25,6 +25,11 @@ export interface ParsedRecord {
 export interface FieldMapping {
   /** Default `id`, then `_id`. */
   id: string;
+  /**
+   * `record`: the id is the record number (line for NDJSON and CSV), for data without ids
+   * such as ChemProt; stable as long as the file is. Default `field`.
+   */
+  idFrom?: 'field' | 'record';
   /** Default `title`. */
   title?: string;
   /** Default `text`, then `abstract`, then `body`. */

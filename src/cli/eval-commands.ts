@@ -1,0 +1,121 @@
+import { createWriteStream } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { getCollection } from '../catalog/collections.js';
+import { exportFilter } from '../exports/export-service.js';
+import { probeCollection, type ProbeEvalResult } from '../eval/probe-eval.js';
+import { evaluateRetrieval, type RetrievalEvalResult } from '../eval/retrieval-eval.js';
+import { InvalidInputError } from '../lib/errors.js';
+import { configFrom } from './config-options.js';
+import { createProgress, type Progress } from './progress.js';
+import { withModelAndStores, withStores } from './with-stores.js';
+
+/** `eval retrieval` and `eval probe`: how good the vectors are, measured on the configured stores. */
+export function addEvalCommands(program: Command, env: Record<string, string | undefined>): void {
+  const evalCommand = program.command('eval').description('Measure retrieval quality (BEIR datasets) and classification-readiness (linear probe)');
+  evalCommand
+    .command('retrieval')
+    .description('Ingest a BEIR dataset into a fresh collection, run its judged queries through search, print nDCG@10, recall@10/100, MRR@10')
+    .requiredOption('--dataset <dir>', 'BEIR dataset directory: corpus.jsonl[.gz], queries.jsonl, qrels/<split>.tsv')
+    .option('--split <name>', 'qrels split', 'test')
+    .option('-c, --collection <name>', 'collection to ingest into (default eval-<dataset dir name>); an existing one is emptied first')
+    .option('--reuse', 'keep an existing collection of that name: unchanged documents are not embedded again')
+    .option('--trec-run <file>', 'also write the ranked results as a TREC run file (for trec_eval)')
+    .option('--json', 'print one JSON line')
+    .action(async (o: { dataset: string; split: string; collection?: string; reuse?: boolean; trecRun?: string; json?: boolean }, cmd: Command) => {
+      await withModelAndStores(configFrom(cmd, env), async (embedder, { database, index }) => {
+        const bars: Partial<Record<'ingest' | 'search', Progress>> = {};
+        const run = o.trecRun ? createWriteStream(o.trecRun) : undefined;
+        const result = await evaluateRetrieval({
+          db: database.db, index, embedder, dataset: o.dataset, split: o.split, collection: o.collection, reuse: o.reuse,
+          onProgress: ({ phase, done, total }) => {
+            let bar = bars[phase];
+            if (!bar) {
+              if (phase === 'search') bars.ingest?.stop();
+              bar = bars[phase] = createProgress(phase === 'ingest' ? 'ingesting corpus' : 'searching', { unit: phase === 'ingest' ? 'bytes' : 'items' });
+              bar.setTotal(total);
+            }
+            bar.update(done);
+          },
+          onQuery: (qid, ranked) => ranked.forEach((h, i) => run?.write(`${qid} Q0 ${h.id} ${i + 1} ${h.score} biovec\n`)),
+        });
+        for (const bar of Object.values(bars)) bar.stop();
+        if (run) await new Promise<void>((resolve, reject) => run.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        for (const e of result.errors.slice(0, 20)) process.stderr.write(`biovec: corpus record ${e.record} skipped: ${e.detail}\n`);
+        const { errors: _errors, ...summary } = result;
+        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatRetrieval(result));
+      });
+    });
+
+  evalCommand
+    .command('probe')
+    .description('How classification-ready a collection\'s vectors are: k-fold cross-validated logistic regression on exported vectors and a label')
+    .requiredOption('-c, --collection <name>', 'collection')
+    .requiredOption('--label <field>', 'what to predict: labels (documents with one label) or a metadata field (metadata.<key>)')
+    .option('--folds <k>', 'cross-validation folds', '5')
+    .option('--seed <n>', 'seed of the fold assignment', '0')
+    .option('--c <value>', 'inverse L2 regularisation strength, as scikit-learn\'s C', '1')
+    .option('--min-class-size <n>', 'leave out classes with fewer documents (default: the fold count)')
+    .addOption(new Option('--doc-vector <how>', 'per-document vector: first chunk (eos1086) or mean of chunks').choices(['first', 'mean']).default('first'))
+    .option('--labels <list>', 'only documents with any of these comma-separated labels')
+    .option('--json', 'print one JSON line')
+    .action(async (o: { collection: string; label: string; folds: string; seed: string; c: string; docVector: 'first' | 'mean'; labels?: string; minClassSize?: string; json?: boolean }, cmd: Command) => {
+      const folds = Number(o.folds);
+      const minClassSize = o.minClassSize === undefined ? undefined : Number(o.minClassSize);
+      if (minClassSize !== undefined && !(Number.isInteger(minClassSize) && minClassSize >= 1)) throw new InvalidInputError(`--min-class-size must be a positive integer, got ${o.minClassSize}`);
+      const seed = Number(o.seed);
+      const c = Number(o.c);
+      if (!Number.isInteger(folds) || folds < 2) throw new InvalidInputError(`--folds must be an integer of at least 2, got ${o.folds}`);
+      if (!Number.isInteger(seed)) throw new InvalidInputError(`--seed must be an integer, got ${o.seed}`);
+      if (!(c > 0)) throw new InvalidInputError(`--c must be a positive number, got ${o.c}`);
+      await withStores(configFrom(cmd, env), async ({ database }) => {
+        const collection = await getCollection(database.db, o.collection);
+        const bar = createProgress('cross-validating', { unit: 'items' });
+        const result = await probeCollection({
+          db: database.db, collection, label: o.label, docVector: o.docVector, filter: exportFilter({ labels: o.labels }), folds, seed, c, minClassSize,
+          onProgress: ({ phase, done, total }) => {
+            if (phase !== 'fit') return;
+            if (total) bar.setTotal(total);
+            bar.update(done);
+          },
+        });
+        bar.stop();
+        process.stdout.write(o.json ? `${JSON.stringify(result)}\n` : formatProbe(result));
+      });
+    });
+}
+
+function formatProbe(r: ProbeEvalResult): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}`;
+  const skipped = r.skipped.unlabelled + r.skipped.multi_label;
+  const rare = r.skipped.rare_classes.map((k) => `${k.label} ${k.count}`).join(', ');
+  return [
+    `collection   ${r.collection} (${r.model}), predicting ${r.label}: ${r.rows} documents${skipped ? ` (${r.skipped.unlabelled} unlabelled and ${r.skipped.multi_label} multi-label left out)` : ''}`,
+    ...(rare ? [`left out     classes smaller than the folds allow: ${rare}`] : []),
+    `classes      ${r.classes.map((k) => `${k.label} ${k.count}`).join(', ')}`,
+    `baseline     majority class ${pct(r.majority_accuracy)}% accuracy`,
+    '',
+    'fold   train   test   accuracy   macro-F1   micro-F1',
+    ...r.folds.map((f) => `${String(f.fold + 1).padStart(4)} ${String(f.trainSize).padStart(7)} ${String(f.testSize).padStart(6)}     ${pct(f.accuracy)}%     ${pct(f.macroF1)}%     ${pct(f.microF1)}%${f.converged ? '' : '  (not converged)'}`),
+    `mean ± sd             ${pct(r.mean.accuracy)}% ±${(100 * r.std.accuracy).toFixed(1)}  ${pct(r.mean.macroF1)}% ±${(100 * r.std.macroF1).toFixed(1)}  ${pct(r.mean.microF1)}% ±${(100 * r.std.microF1).toFixed(1)}`,
+    `overall               ${pct(r.overall.accuracy)}%     ${pct(r.overall.macroF1)}%     ${pct(r.overall.microF1)}%   (pooled out-of-fold predictions)`,
+    '',
+  ].join('\n');
+}
+
+function formatRetrieval(r: RetrievalEvalResult): string {
+  const prompt = (p: string) => (p ? JSON.stringify(p) : 'none');
+  return [
+    `dataset      ${r.dataset} (${r.split}): ${r.docs} documents${r.failed_docs ? `, ${r.failed_docs} failed` : ''}, ${r.queries} queries${r.skipped_queries ? ` (${r.skipped_queries} without text skipped)` : ''}`,
+    `model        ${r.model.id}: ${r.model.dims}-d, ${r.model.pooling} pooling${r.model.normalize ? ', normalized' : ''}, ${r.model.max_tokens} tokens`,
+    `prompts      query ${prompt(r.model.prompts.query)}, document ${prompt(r.model.prompts.document)}`,
+    `collection   ${r.collection}`,
+    '',
+    `nDCG@10      ${r.ndcg_at_10.toFixed(4)}`,
+    `recall@10    ${r.recall_at_10.toFixed(4)}`,
+    `recall@100   ${r.recall_at_100.toFixed(4)}`,
+    `MRR@10       ${r.mrr_at_10.toFixed(4)}`,
+    '',
+    `time         ${r.seconds.toFixed(1)} s (ingest ${r.ingest_seconds.toFixed(1)} s, search ${r.search_seconds.toFixed(1)} s)`,
+    '',
+  ].join('\n');
+}
