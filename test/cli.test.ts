@@ -245,6 +245,16 @@ describe('biovec eval retrieval / probe (tiny RoBERTa: the plumbing; real figure
     const none = await cli(['eval', 'probe', '-c', 'rel', '--label', 'metadata.nothing', '--data-dir', dataDir]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no document of collection rel has a single value for metadata.nothing');
+
+    // A fixed split: fit on one collection, score on another embedded the same way.
+    await cli(['ingest', input, '-c', 'rel-test', '--labels-field', 'label', '--id-from', 'record', '--data-dir', dataDir, ...model]);
+    const holdout = await cli(['eval', 'probe', '-c', 'rel', '--test-collection', 'rel-test', '--label', 'labels', '--json', '--data-dir', dataDir]);
+    expect(holdout.code, holdout.stderr).toBe(0);
+    expect(JSON.parse(holdout.stdout)).toMatchObject({ train_rows: 24, test_rows: 24, unseen_test_rows: 0, classes: [{ label: 'INHIBITOR', train: 12, test: 12 }, { label: 'SUBSTRATE', train: 12, test: 12 }], test: { accuracy: expect.any(Number) } });
+    await cli(['ingest', input, '-c', 'rel-bert', '--labels-field', 'label', '--id-from', 'record', '--data-dir', dataDir, '--model', fixtureModel('tiny-bert')]);
+    const mixed = await cli(['eval', 'probe', '-c', 'rel', '--test-collection', 'rel-bert', '--label', 'labels', '--data-dir', dataDir]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('collections rel and rel-bert hold vectors of different model configurations');
   });
 });
 

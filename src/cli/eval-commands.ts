@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { getCollection } from '../catalog/collections.js';
 import { exportFilter } from '../exports/export-service.js';
-import { probeCollection, type ProbeEvalResult } from '../eval/probe-eval.js';
+import { probeCollection, probeHoldout, type HoldoutEvalResult, type ProbeEvalResult } from '../eval/probe-eval.js';
 import { evaluateRetrieval, type RetrievalEvalResult } from '../eval/retrieval-eval.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { configFrom } from './config-options.js';
@@ -51,6 +51,7 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
     .description('How classification-ready a collection\'s vectors are: k-fold cross-validated logistic regression on exported vectors and a label')
     .requiredOption('-c, --collection <name>', 'collection')
     .requiredOption('--label <field>', 'what to predict: labels (documents with one label) or a metadata field (metadata.<key>)')
+    .option('--test-collection <name>', 'fit on --collection and score on this one (an official test split) instead of cross-validating')
     .option('--folds <k>', 'cross-validation folds', '5')
     .option('--seed <n>', 'seed of the fold assignment', '0')
     .option('--c <value>', 'inverse L2 regularisation strength, as scikit-learn\'s C', '1')
@@ -58,7 +59,7 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
     .addOption(new Option('--doc-vector <how>', 'per-document vector: first chunk (eos1086) or mean of chunks').choices(['first', 'mean']).default('first'))
     .option('--labels <list>', 'only documents with any of these comma-separated labels')
     .option('--json', 'print one JSON line')
-    .action(async (o: { collection: string; label: string; folds: string; seed: string; c: string; docVector: 'first' | 'mean'; labels?: string; minClassSize?: string; json?: boolean }, cmd: Command) => {
+    .action(async (o: { collection: string; label: string; folds: string; seed: string; c: string; docVector: 'first' | 'mean'; labels?: string; minClassSize?: string; testCollection?: string; json?: boolean }, cmd: Command) => {
       const folds = Number(o.folds);
       const minClassSize = o.minClassSize === undefined ? undefined : Number(o.minClassSize);
       if (minClassSize !== undefined && !(Number.isInteger(minClassSize) && minClassSize >= 1)) throw new InvalidInputError(`--min-class-size must be a positive integer, got ${o.minClassSize}`);
@@ -69,19 +70,39 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
       if (!(c > 0)) throw new InvalidInputError(`--c must be a positive number, got ${o.c}`);
       await withStores(configFrom(cmd, env), async ({ database }) => {
         const collection = await getCollection(database.db, o.collection);
-        const bar = createProgress('cross-validating', { unit: 'items' });
-        const result = await probeCollection({
+        const bar = createProgress(o.testCollection ? 'fitting' : 'cross-validating', { unit: 'items' });
+        const common = {
           db: database.db, collection, label: o.label, docVector: o.docVector, filter: exportFilter({ labels: o.labels }), folds, seed, c, minClassSize,
-          onProgress: ({ phase, done, total }) => {
+          onProgress: ({ phase, done, total }: { phase: 'read' | 'fit'; done: number; total?: number }) => {
             if (phase !== 'fit') return;
             if (total) bar.setTotal(total);
             bar.update(done);
           },
-        });
+        };
+        if (o.testCollection) {
+          const result = await probeHoldout({ ...common, testCollection: await getCollection(database.db, o.testCollection) });
+          bar.stop();
+          process.stdout.write(o.json ? `${JSON.stringify(result)}\n` : formatHoldout(result));
+          return;
+        }
+        const result = await probeCollection(common);
         bar.stop();
         process.stdout.write(o.json ? `${JSON.stringify(result)}\n` : formatProbe(result));
       });
     });
+}
+
+function formatHoldout(r: HoldoutEvalResult): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return [
+    `train        ${r.collection}: ${r.train_rows} documents   test  ${r.test_collection}: ${r.test_rows} documents   (${r.model}, predicting ${r.label})`,
+    `classes      ${r.classes.map((k) => `${k.label} ${k.train}/${k.test}`).join(', ')}   (train/test)`,
+    ...(r.unseen_test_rows ? [`unseen       ${r.unseen_test_rows} test documents have a label training never shows`] : []),
+    `baseline     majority class ${pct(r.majority_accuracy)} accuracy`,
+    '',
+    `test         accuracy ${pct(r.test.accuracy)}   macro-F1 ${pct(r.test.macroF1)}   micro-F1 ${pct(r.test.microF1)}${r.converged ? '' : '  (not converged)'}`,
+    '',
+  ].join('\n');
 }
 
 function formatProbe(r: ProbeEvalResult): string {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../../test/helpers/fixtures.js';
 import { InvalidInputError } from '../lib/errors.js';
-import { classificationScores, crossValidateProbe, stratifiedKFold } from './cross-validation.js';
+import { classificationScores, crossValidateProbe, evaluateHoldout, stratifiedKFold } from './cross-validation.js';
 
 interface ScoreCase {
   name: string;
@@ -144,5 +144,28 @@ describe('crossValidateProbe', () => {
     );
     await expect(crossValidateProbe({ vectors: v(11), labels, folds: 3 })).resolves.toBeDefined();
     await expect(crossValidateProbe({ vectors: v(3), labels })).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe('evaluateHoldout', () => {
+  it('fits on one side and scores the other, with unseen test labels counted wrong', () => {
+    const train = clusters({ classes: ['a', 'b', 'c'], perClass: 30, dims: 6, separation: 8, seed: 3 });
+    const test = clusters({ classes: ['a', 'b', 'c'], perClass: 10, dims: 6, separation: 8, seed: 4 });
+    const clean = evaluateHoldout({ train, test });
+    expect(clean).toMatchObject({ classes: ['a', 'b', 'c'], trainSize: 90, testSize: 30, unseenTestRows: 0, converged: true });
+    expect(clean.scores.accuracy).toBe(1);
+    expect(clean.majorityAccuracy).toBeCloseTo(1 / 3, 10);
+    // Three test rows of a class training never saw: always wrong, and F1 0 for that class.
+    const withUnseen = { vectors: [...test.vectors, ...test.vectors.slice(0, 3)], labels: [...test.labels, 'z', 'z', 'z'] };
+    const r = evaluateHoldout({ train, test: withUnseen });
+    expect(r).toMatchObject({ classes: ['a', 'b', 'c', 'z'], unseenTestRows: 3 });
+    expect(r.scores.accuracy).toBeCloseTo(30 / 33, 10);
+    expect(r.scores.macroF1).toBeLessThan(0.8);
+  });
+
+  it('refuses an empty side or a single training class', () => {
+    const train = clusters({ classes: ['a', 'b'], perClass: 5, dims: 3, separation: 4, seed: 1 });
+    expect(() => evaluateHoldout({ train, test: { vectors: [], labels: [] } })).toThrow(InvalidInputError);
+    expect(() => evaluateHoldout({ train: { vectors: train.vectors.slice(0, 5), labels: train.labels.slice(0, 5).map(() => 'a') }, test: train })).toThrow(/at least 2 classes/);
   });
 });

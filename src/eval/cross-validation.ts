@@ -193,3 +193,46 @@ function summarize(folds: ClassificationScores[]): { mean: ClassificationScores;
     std: { accuracy: accuracy.std, macroF1: macroF1.std, microF1: microF1.std },
   };
 }
+
+export interface HoldoutResult {
+  /** Training labels, sorted; test labels unseen in training follow them (never predicted, so F1 0). */
+  classes: string[];
+  trainSize: number;
+  testSize: number;
+  /** Test rows whose label never occurs in training. */
+  unseenTestRows: number;
+  scores: ClassificationScores;
+  /** Accuracy on the test rows of always answering the training set's most frequent class. */
+  majorityAccuracy: number;
+  iterations: number;
+  converged: boolean;
+}
+
+/**
+ * The probe on a fixed split: fit (standardisation included) on `train`, score on `test`, as
+ * benchmarks with an official test split are reported. No row of one side informs the other.
+ *
+ * @throws InvalidInputError when either side is empty or the training side has fewer than 2 classes.
+ */
+export function evaluateHoldout(opts: { train: { vectors: Float32Array[]; labels: string[] }; test: { vectors: Float32Array[]; labels: string[] }; c?: number; tolerance?: number }): HoldoutResult {
+  const { train, test } = opts;
+  if (train.vectors.length === 0 || test.vectors.length === 0) throw new InvalidInputError(`need labelled rows on both sides, got ${train.vectors.length} training and ${test.vectors.length} test rows`);
+  const trained = [...new Set(train.labels)].sort();
+  if (trained.length < 2) throw new InvalidInputError(`a probe needs at least 2 classes, got ${trained.length}`);
+  const classes = [...trained, ...[...new Set(test.labels)].filter((l) => !trained.includes(l)).sort()];
+  const classOf = new Map(classes.map((label, i) => [label, i]));
+  const standardizer = fitStandardizer(train.vectors);
+  const model = fitLogisticRegression(train.vectors.map((v) => applyStandardizer(standardizer, v)), train.labels.map((l) => classOf.get(l)!), { classCount: trained.length, c: opts.c ?? 1, tolerance: opts.tolerance ?? 1e-4 });
+  const truth = test.labels.map((l) => classOf.get(l)!);
+  const predicted = test.vectors.map((v) => model.predict(applyStandardizer(standardizer, v)));
+  const counts = new Map<string, number>();
+  for (const l of train.labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const majority = [...counts].reduce((best, next) => (next[1] > best[1] ? next : best))[0];
+  return {
+    classes, trainSize: train.vectors.length, testSize: test.vectors.length,
+    unseenTestRows: truth.filter((t) => t >= trained.length).length,
+    scores: classificationScores(truth, predicted, classes.length),
+    majorityAccuracy: test.labels.filter((l) => l === majority).length / test.labels.length,
+    iterations: model.iterations, converged: model.converged,
+  };
+}
