@@ -23,6 +23,13 @@ export interface CollectionConfig {
 // Both prompts are bound: queries must be embedded the way the collection's vectors expect.
 const BOUND_FIELDS = ['modelId', 'modelRevision', 'pooling', 'normalize', 'maxTokens', 'dims', 'distance', 'queryPrefix', 'documentPrefix'] as const;
 
+type BoundField = (typeof BOUND_FIELDS)[number];
+
+/** The bound fields in which two model configurations differ (none: their vectors are comparable). */
+export function differingBindings(a: Pick<CollectionRecord, BoundField>, b: Pick<CollectionRecord, BoundField>): BoundField[] {
+  return BOUND_FIELDS.filter((f) => a[f] !== b[f]);
+}
+
 /** The index collection holding a catalog collection's vectors at a given version. */
 export const indexNameFor = (name: string, version: number) => `${name}__v${version}`;
 
@@ -33,7 +40,7 @@ export const indexNameFor = (name: string, version: number) => `${name}__v${vers
 export async function ensureCollectionRecord(db: Database, config: CollectionConfig): Promise<CollectionRecord> {
   const existing = await findCollection(db, config.name);
   if (existing) {
-    const differing = BOUND_FIELDS.filter((f) => existing[f] !== config[f]);
+    const differing = differingBindings(existing, config);
     if (differing.length > 0) {
       const detail = differing.map((f) => `${f} ${JSON.stringify(existing[f])} (asked ${JSON.stringify(config[f])})`).join(', ');
       throw new ConflictError(`collection ${config.name} is bound to another model configuration: ${detail}`);

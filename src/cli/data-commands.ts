@@ -5,9 +5,9 @@ import { defaultChunkOverlap, collectionConfigFor } from '../app-deps.js';
 import { ensureCollectionRecord, getCollection } from '../catalog/collections.js';
 import { countExportRows, exportFilter, openExport, type ExportQuery } from '../exports/export-service.js';
 import type { ExportFormat } from '../exports/writers/export-row.js';
-import { detectFormat, importRecords, parserFor, type ImportError, type ImportFormat } from '../imports/import-records.js';
+import { importAndIndex } from '../imports/import-and-index.js';
+import { detectFormat, parserFor, type ImportFormat } from '../imports/import-records.js';
 import { InvalidInputError } from '../lib/errors.js';
-import { OutboxWorker } from '../outbox/outbox-worker.js';
 import { searchDocuments } from '../search/search-service.js';
 import { configFrom } from './config-options.js';
 import { withModelAndStores, withStores } from './with-stores.js';
@@ -32,21 +32,12 @@ export function addDataCommands(program: Command, env: Record<string, string | u
         const source = file && file !== '-' ? createReadStream(file) : process.stdin;
         const progress = createProgress(`ingesting into ${o.collection}`, { unit: 'bytes' });
         if (file && file !== '-') progress.setTotal((await stat(file)).size);
-        const worker = new OutboxWorker({ db: database.db, index });
-        worker.start(200);
-        const errors: ImportError[] = [];
         const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField, idFrom: o.idFrom }).filter(([, v]) => v));
-        const result = await importRecords({
-          db: database.db, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
-          onBatch: async (_p, batchErrors) => {
-            errors.push(...batchErrors);
-            progress.update((source as { bytesRead?: number }).bytesRead ?? 0);
-            worker.notify();
-          },
+        const { progress: result, errors, outboxPending: left } = await importAndIndex({
+          db: database.db, index, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
+          onBatch: () => progress.update((source as { bytesRead?: number }).bytesRead ?? 0),
         });
         progress.stop();
-        await worker.stop();
-        const left = await worker.drain(10 * 60_000);
         for (const e of errors.slice(0, 20)) process.stderr.write(`biovec: record ${e.record} skipped: ${e.detail}\n`);
         process.stdout.write(`${JSON.stringify({ collection: o.collection, ...result, errors: errors.length, outbox_pending: left })}\n`);
       });

@@ -73,9 +73,8 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
         const bar = createProgress(o.testCollection ? 'fitting' : 'cross-validating', { unit: 'items' });
         const common = {
           db: database.db, collection, label: o.label, docVector: o.docVector, filter: exportFilter({ labels: o.labels }), folds, seed, c, minClassSize,
-          onProgress: ({ phase, done, total }: { phase: 'read' | 'fit'; done: number; total?: number }) => {
-            if (phase !== 'fit') return;
-            if (total) bar.setTotal(total);
+          onProgress: ({ done, total }: { done: number; total: number }) => {
+            bar.setTotal(total);
             bar.update(done);
           },
         };

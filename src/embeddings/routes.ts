@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app-deps.js';
+import type { EmbedOptions } from '../embedding/embedder.js';
 import { normalizeL2 } from '../embedding/pooling.js';
 import type { App } from '../http/app-env.js';
 import { errorResponses } from '../http/common-schemas.js';
@@ -74,7 +75,7 @@ export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
 }
 
 /** Embeds at interactive priority; rewrites the embedder's `/i` pointers to the request's field names. */
-async function embedPointed(deps: AppDeps, texts: string[], base: string, opts: { truncate?: boolean; signal?: AbortSignal; prefix?: string }, suffix = '') {
+async function embedPointed(deps: AppDeps, texts: string[], base: string, opts: Pick<EmbedOptions, 'truncate' | 'signal' | 'prefix'>, suffix = '') {
   try {
     return await deps.embedder.embed(texts, { priority: 'interactive', ...opts });
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { CollectionRecord } from '../catalog/collections.js';
+import { differingBindings, type CollectionRecord } from '../catalog/collections.js';
 import type { Database } from '../db/client.js';
 import { exportRows } from '../exports/export-service.js';
 import { InvalidInputError } from '../lib/errors.js';
@@ -18,7 +18,8 @@ export interface ProbeEvalOptions {
   c?: number;
   /** Classes with fewer documents are left out (reported); default: the fold count, the least stratified folds need. */
   minClassSize?: number;
-  onProgress?: (p: { phase: 'read' | 'fit'; done: number; total?: number }) => void;
+  /** Model fits done out of total (the folds, or 1 for a fixed split). */
+  onProgress?: (p: { done: number; total: number }) => void;
 }
 
 export interface ProbeEvalResult {
@@ -48,7 +49,7 @@ function labelReader(field: string): (row: { labels: string[]; metadata: Record<
 }
 
 /** A collection's labelled document vectors, through the export path. */
-async function readLabelled(opts: Pick<ProbeEvalOptions, 'db' | 'label' | 'docVector' | 'filter' | 'onProgress'>, collection: CollectionRecord) {
+async function readLabelled(opts: Pick<ProbeEvalOptions, 'db' | 'label' | 'docVector' | 'filter'>, collection: CollectionRecord) {
   const read = labelReader(opts.label);
   const vectors: Float32Array[] = [];
   const labels: string[] = [];
@@ -61,7 +62,6 @@ async function readLabelled(opts: Pick<ProbeEvalOptions, 'db' | 'label' | 'docVe
       vectors.push(row.vector);
       labels.push(value);
     }
-    if (vectors.length % 500 === 0) opts.onProgress?.({ phase: 'read', done: vectors.length });
   }
   if (vectors.length === 0) {
     throw new InvalidInputError(`no document of collection ${collection.name} has a single value for ${opts.label} (${skipped.unlabelled} without, ${skipped.multi_label} with several)`, [{ pointer: '/label', detail: 'no labelled documents' }]);
@@ -84,7 +84,7 @@ export async function probeCollection(opts: ProbeEvalOptions): Promise<ProbeEval
   const rare = new Set([...counts].filter(([, n]) => n < minClassSize).map(([l]) => l));
   skipped.rare_classes = [...rare].sort().map((label) => ({ label, count: counts.get(label)! }));
   const kept = labels.flatMap((l, i) => (rare.has(l) ? [] : [i]));
-  const probe = await crossValidateProbe({ vectors: kept.map((i) => vectors[i]!), labels: kept.map((i) => labels[i]!), folds: opts.folds, seed: opts.seed, c: opts.c, onFold: (done, total) => opts.onProgress?.({ phase: 'fit', done, total }) });
+  const probe = await crossValidateProbe({ vectors: kept.map((i) => vectors[i]!), labels: kept.map((i) => labels[i]!), folds: opts.folds, seed: opts.seed, c: opts.c, onFold: (done, total) => opts.onProgress?.({ done, total }) });
   return {
     collection: opts.collection.name, model: opts.collection.modelId, label: opts.label, rows: kept.length, skipped,
     classes: probe.classes.map((label) => ({ label, count: counts.get(label)! })),
@@ -120,14 +120,15 @@ export interface HoldoutEvalResult {
 export async function probeHoldout(opts: ProbeEvalOptions & { testCollection: CollectionRecord }): Promise<HoldoutEvalResult> {
   const started = performance.now();
   const [a, b] = [opts.collection, opts.testCollection];
-  if (a.modelId !== b.modelId || a.dims !== b.dims || a.pooling !== b.pooling || a.normalize !== b.normalize || a.documentPrefix !== b.documentPrefix) {
-    throw new InvalidInputError(`collections ${a.name} and ${b.name} hold vectors of different model configurations`, [{ pointer: '/test_collection', detail: 'must be embedded like the training collection' }]);
+  const differing = differingBindings(a, b);
+  if (differing.length > 0) {
+    throw new InvalidInputError(`collections ${a.name} and ${b.name} hold vectors of different model configurations (${differing.join(', ')})`, [{ pointer: '/test_collection', detail: 'must be embedded like the training collection' }]);
   }
   const train = await readLabelled(opts, a);
   const test = await readLabelled(opts, b);
-  opts.onProgress?.({ phase: 'fit', done: 0, total: 1 });
+  opts.onProgress?.({ done: 0, total: 1 });
   const r = evaluateHoldout({ train, test, c: opts.c });
-  opts.onProgress?.({ phase: 'fit', done: 1, total: 1 });
+  opts.onProgress?.({ done: 1, total: 1 });
   const count = (labels: string[], l: string) => labels.filter((x) => x === l).length;
   return {
     collection: a.name, test_collection: b.name, model: a.modelId, label: opts.label, train_rows: r.trainSize, test_rows: r.testSize,

@@ -5,7 +5,8 @@ import { collectionConfigFor, defaultChunkOverlap } from '../app-deps.js';
 import { dropCollectionRecord, ensureCollectionRecord, findCollection } from '../catalog/collections.js';
 import type { Database } from '../db/client.js';
 import type { Embedder } from '../embedding/embedder.js';
-import { importRecords, type ImportError } from '../imports/import-records.js';
+import { importAndIndex } from '../imports/import-and-index.js';
+import type { ImportError } from '../imports/import-records.js';
 import { parseNdjson } from '../ingest/parsers/ndjson.js';
 import { OutboxWorker } from '../outbox/outbox-worker.js';
 import { searchDocuments } from '../search/search-service.js';
@@ -71,31 +72,19 @@ export async function evaluateRetrieval(opts: RetrievalEvalOptions): Promise<Ret
   const queryIds = judgedIds.filter((id) => queries.has(id));
   const name = opts.collection ?? `eval-${basename(opts.dataset.replace(/[\\/]+$/, '')).replace(/[^A-Za-z0-9_-]/g, '-')}`;
 
-  const worker = new OutboxWorker({ db: opts.db, index: opts.index });
   if (!opts.reuse && (await findCollection(opts.db, name))) {
     await dropCollectionRecord(opts.db, name);
-    await worker.drain(60_000); // the old index collection must be gone before the new one, of the same name, fills
+    await new OutboxWorker({ db: opts.db, index: opts.index }).drain(60_000); // the old index collection must be gone before the new one, of the same name, fills
   }
   const collection = await ensureCollectionRecord(opts.db, collectionConfigFor(opts.embedder)(name, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(opts.embedder) }));
 
   const corpusBytes = (await stat(files.corpus)).size;
   const source = createReadStream(files.corpus);
-  const errors: ImportError[] = [];
-  worker.start(200);
-  let imported;
-  try {
-    imported = await importRecords({
-      db: opts.db, embedder: opts.embedder, collection, records: parseNdjson(source, {}), signal: opts.signal,
-      onBatch: async (_p, batchErrors) => {
-        errors.push(...batchErrors);
-        opts.onProgress?.({ phase: 'ingest', done: source.bytesRead, total: corpusBytes });
-        worker.notify();
-      },
-    });
-  } finally {
-    await worker.stop();
-  }
-  await worker.drain(30 * 60_000);
+  const { progress: imported, errors } = await importAndIndex({
+    db: opts.db, index: opts.index, embedder: opts.embedder, collection, records: parseNdjson(source, {}), signal: opts.signal,
+    onBatch: () => opts.onProgress?.({ phase: 'ingest', done: source.bytesRead, total: corpusBytes }),
+    drainTimeoutMs: 30 * 60_000,
+  });
   const ingestSeconds = (performance.now() - started) / 1000;
 
   const searchStarted = performance.now();

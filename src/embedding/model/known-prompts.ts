@@ -5,23 +5,23 @@ import type { Prompts } from '../embedder.js';
  * registry, which evaluates them this way). Matched on the repository or directory name, so a
  * local copy named like the hub repo gets them too.
  */
-const KNOWN: { name: RegExp; prompts: Prompts; source: string }[] = [
+const KNOWN: { name: RegExp; prompts: Prompts }[] = [
   {
-    // BAAI/bge-{small,base,large}-en(-v1.5): "Represent this sentence for searching relevant passages: " for short queries.
+    // BAAI/bge-{small,base,large}-en(-v1.5), an instruction before short queries:
+    // https://huggingface.co/BAAI/bge-small-en-v1.5#using-sentence-transformers
     name: /^bge-(small|base|large)-en(-v1\.5)?$/i,
     prompts: { query: 'Represent this sentence for searching relevant passages: ', document: '' },
-    source: 'https://huggingface.co/BAAI/bge-small-en-v1.5#using-sentence-transformers',
   },
   {
+    // https://huggingface.co/BAAI/bge-small-zh-v1.5
     name: /^bge-(small|base|large)-zh(-v1\.5)?$/i,
     prompts: { query: '为这个句子生成表示以用于检索相关文章：', document: '' },
-    source: 'https://huggingface.co/BAAI/bge-small-zh-v1.5',
   },
   {
-    // intfloat/e5-*: "query: " and "passage: " on every input, or quality drops.
+    // intfloat/e5-*: "query: " and "passage: " on every input, or quality drops:
+    // https://huggingface.co/intfloat/e5-small-v2#faq
     name: /^(multilingual-)?e5-(small|base|large)(-v2)?$/i,
     prompts: { query: 'query: ', document: 'passage: ' },
-    source: 'https://huggingface.co/intfloat/e5-small-v2#faq',
   },
 ];
 

@@ -11,8 +11,6 @@ export interface ModelDefaults {
   maxSeqLength: number | undefined;
   /** Its prompts; '' where it has none. */
   prompts: Prompts;
-  /** Where the prompts came from, for `model info`. */
-  promptsSource: 'sentence-transformers' | 'known model' | 'none';
 }
 
 const readJson = async (dir: string, file: string): Promise<Record<string, unknown> | undefined> => {
@@ -41,8 +39,7 @@ export async function readModelDefaults(dir: string, modelId: string): Promise<M
     ? modules.some((m: { type?: unknown }) => typeof m.type === 'string' && m.type.endsWith('models.Normalize'))
     : undefined;
   const maxSeqLength = typeof bertConfig?.max_seq_length === 'number' && bertConfig.max_seq_length > 0 ? bertConfig.max_seq_length : undefined;
-  const { prompts, promptsSource } = promptsOf(stConfig?.prompts, modelId);
-  return { pooling, normalize, maxSeqLength, prompts, promptsSource };
+  return { pooling, normalize, maxSeqLength, prompts: promptsOf(stConfig?.prompts, modelId) };
 }
 
 /**
@@ -50,15 +47,13 @@ export async function readModelDefaults(dir: string, modelId: string): Promise<M
  * "document", "passage" or "corpus" in MTEB-era models. Many models predate the prompts
  * field (bge v1.5, e5) and document theirs only in a model card: those come from a table.
  */
-function promptsOf(raw: unknown, modelId: string): Pick<ModelDefaults, 'prompts' | 'promptsSource'> {
+function promptsOf(raw: unknown, modelId: string): Prompts {
   const stated = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   const pick = (...names: string[]) => names.map((n) => stated[n]).find((v): v is string => typeof v === 'string');
   const query = pick('query');
   const document = pick('document', 'passage', 'corpus');
   if (query !== undefined || document !== undefined) {
-    return { prompts: { query: query ?? '', document: document ?? '' }, promptsSource: 'sentence-transformers' };
+    return { query: query ?? '', document: document ?? '' };
   }
-  const known = knownPrompts(modelId);
-  if (known) return { prompts: known, promptsSource: 'known model' };
-  return { prompts: { query: '', document: '' }, promptsSource: 'none' };
+  return knownPrompts(modelId) ?? { query: '', document: '' };
 }
