@@ -1,3 +1,4 @@
+import type { AuthPolicy } from './auth/auth-middleware.js';
 import type { CollectionConfig } from './catalog/collections.js';
 import type { Database } from './db/client.js';
 import type { Embedder } from './embedding/embedder.js';
@@ -16,6 +17,8 @@ export interface AppDeps {
   worker: OutboxWorker;
   logger: Logger;
   limits: { maxBodyBytes: number; maxDocumentsPerRequest: number; maxUploadBytes: number };
+  /** Who may call: open without keys only on a loopback bind (see AuthPolicy). */
+  auth: AuthPolicy;
   /** Bulk imports: uploads are stored under uploadsDir and run by the job runner. */
   imports: { runner: ImportJobRunner; uploadsDir: string };
   /** The model configuration a new collection binds (the served model's). */

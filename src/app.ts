@@ -10,13 +10,17 @@ import { registerEmbeddingRoutes } from './embeddings/routes.js';
 import { registerHealthRoutes } from './health/routes.js';
 import type { AppEnv } from './http/app-env.js';
 import { errorToResponse, problemResponse } from './http/problem.js';
+import { matchedRouteKey } from './http/route-key.js';
 import { validationHook } from './http/validation.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
 import { registerSearchRoutes } from './search/routes.js';
 import { authMiddleware } from './auth/auth-middleware.js';
 import { registerImportRoutes } from './imports/routes.js';
 import { registerExportRoutes } from './exports/routes.js';
 
 export const API_VERSION = '0.1.0';
+
+const STREAMED_UPLOAD_ROUTE = 'POST /v1/collections/{name}/imports';
 
 /**
  * The HTTP app: routes under /v1 plus the TEI/Ersilia-style endpoints, OpenAPI 3.1 at
@@ -40,27 +44,28 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, durationMs / 1000);
   });
 
-  app.use('*', authMiddleware(deps.db));
+  app.use('*', authMiddleware(deps.db, deps.auth));
 
-  // Imports stream to disk and have their own, larger limit.
-  app.use('*', async (c, next) => {
-    if (c.req.path.endsWith('/imports')) return next();
-    return bodyLimit({
-      maxSize: deps.limits.maxBodyBytes,
-      onError: (ctx) => problemResponse(ctx, 'payload-too-large', `request bodies are limited to ${deps.limits.maxBodyBytes} bytes; send large files to POST /v1/collections/{name}/imports`),
-    })(c, next);
+  // Only the import route streams its body (to disk, with its own limit): decided by the
+  // matched route, so a document whose id is `imports` gets the JSON limit like any other.
+  const limitBody = bodyLimit({
+    maxSize: deps.limits.maxBodyBytes,
+    onError: (ctx) => problemResponse(ctx, 'payload-too-large', `request bodies are limited to ${deps.limits.maxBodyBytes} bytes; send large files to POST /v1/collections/{name}/imports`),
   });
+  app.use('*', async (c, next) => (matchedRouteKey(c) === STREAMED_UPLOAD_ROUTE ? next() : limitBody(c, next)));
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       const status = err.status;
       if (status === 400) return problemResponse(c, 'malformed', err.message || 'malformed request');
       if (status === 413) return problemResponse(c, 'payload-too-large', err.message);
+      if (status === 415) return problemResponse(c, 'unsupported-media-type', 'send the body as application/json');
       return problemResponse(c, status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : 'internal', err.message);
     }
     return errorToResponse(c, err, (e) => (c.get('logger') ?? deps.logger).error({ err: e }, 'request failed'));
   });
-  app.notFound((c) => problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}; see /docs`));
+  const wrongMethod = methodNotAllowed(() => app.routes);
+  app.notFound((c) => wrongMethod(c) ?? problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}; see /docs`));
 
   registerHealthRoutes(app, deps, { maxOutboxLagS: 300 });
   registerCollectionRoutes(app, deps);

@@ -80,6 +80,9 @@ export function buildProgram(): Command {
         process.once('SIGINT', resolve);
       });
       await server.close();
+      // close() keeps its deadline by giving up on stuck work (an inference mid-batch); exit
+      // rather than let that work hold the process past it.
+      process.exit(process.exitCode ?? 0);
     });
 
   const model = program.command('model').description('Fetch and inspect models');

@@ -36,6 +36,8 @@ export const configSchema = z.object({
     .describe('Padded tokens per inference batch (longest × rows); 0 = auto: 1024 on CPU, where larger batches only add padding, 16384 on CUDA'),
   maxBatchSize: int(1).default(64).describe('Rows per inference batch'),
   maxQueuedTokens: int(1).default(2_000_000).describe('Tokens waiting for inference before requests are refused (429)'),
+  maxQueueWaitMs: int(1).default(30_000)
+    .describe('A request that would wait longer than this for inference (estimated from the measured tokens/s) is refused with 429 and Retry-After; 30 s is under common client and proxy timeouts'),
   cacheDir: z.string().min(1).default(join(homedir(), '.cache', 'biovec')).describe('Converted ONNX graphs and other derived files'),
   hfEndpoint: z.string().url().default('https://huggingface.co').describe('Hugging Face hub or mirror base URL'),
   hfToken: z.string().optional().describe('Hugging Face token for gated or private models (secret)'),
@@ -53,10 +55,14 @@ export const configSchema = z.object({
   qdrantShardNumber: int(0).default(0).describe('Shards per new Qdrant collection in distributed mode (0 = Qdrant\'s default)'),
   qdrantReplicationFactor: int(0).default(0).describe('Copies of each shard in distributed mode (0 = Qdrant\'s default)'),
   qdrantWriteConsistency: int(0).default(0).describe('Replicas that must acknowledge a write (0 = Qdrant\'s default)'),
+  outboxMaxBackoffMs: int(1).default(30_000)
+    .describe('Longest wait before the outbox worker retries a change the vector index failed to take; once the index answers again, waiting changes are retried at once'),
   host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds (0.0.0.0 to serve other machines)'),
   port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port'),
   maxBodyBytes: int(1).default(16 * 1024 * 1024).describe('Largest request body accepted by JSON endpoints (bigger: 413; use /imports for files)'),
   maxUploadBytes: int(1).default(20 * 1024 * 1024 * 1024).describe('Largest import upload (streamed to disk, never held in memory)'),
+  maxRecordBytes: int(1024).default(4 * 1024 * 1024).describe('Largest record an import reads (an NDJSON line, a CSV record, a PubMed article or XML text node); longer: an error record, or the job fails where the format cannot resume'),
+  shutdownTimeoutMs: int(1).default(20_000).describe('SIGTERM/SIGINT: the deadline for the whole shutdown (in-flight requests, imports, worker, stores)'),
   maxDocumentsPerRequest: int(1).default(1000).describe('Documents per POST …/documents request'),
   defaultCollection: z.string().min(1).default('default').describe('Collection created at first start with the loaded model'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level (JSON logs; the server writes them to stdout, CLI commands to stderr)'),

@@ -4,10 +4,11 @@ import { API_VERSION, createApp } from './app.js';
 import { ensureCollectionRecord } from './catalog/collections.js';
 import { redactConfig, type Config } from './config.js';
 import { loadEmbedder, type LoadHooks } from './embedding/load-embedder.js';
-import type { Embedder } from './embedding/embedder.js';
+import type { EmbedOptions, Embedder } from './embedding/embedder.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { ConflictError } from './lib/errors.js';
 import { countActiveKeys } from './auth/api-keys.js';
+import { isLoopbackHost } from './auth/loopback.js';
 import { OutboxWorker } from './outbox/outbox-worker.js';
 import { openStores, type Stores } from './stores.js';
 import { ImportJobRunner } from './imports/job-runner.js';
@@ -35,21 +36,30 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
     const worker = new OutboxWorker({
       db: stores.database.db,
       index: stores.index,
+      maxBackoffMs: config.outboxMaxBackoffMs,
       onError: (err, rows) => {
         metrics?.indexErrors.inc();
         logger.warn({ err, rows }, 'outbox rows will be retried: vector index unavailable?');
       },
+      // Its points were lost outside biovec (a lost volume, a manual delete): an operator should know.
+      onRebuild: (collection, indexName, queued) => logger.error({ collection, indexName, queued }, 'index collection was missing; rebuilding it from the catalog'),
     });
     let metrics: Metrics | undefined;
     metrics = createMetrics({ embedder, worker });
     const deps: AppDeps = {
       db: stores.database.db,
       index: stores.index,
-      embedder,
+      // Requests wait for inference at most maxQueueWaitMs (else 429); import jobs, which
+      // pace themselves one batch at a time, use the embedder unbounded.
+      embedder: withQueueWaitBound(embedder, config.maxQueueWaitMs),
       worker,
       logger,
+      auth: { isOpenWithoutKeys: isLoopbackHost(config.host) },
       limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest, maxUploadBytes: config.maxUploadBytes },
-      imports: { runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify() }), uploadsDir: join(config.dataDir, 'uploads') },
+      imports: {
+        runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify(), maxRecordBytes: config.maxRecordBytes, uploadsDir: join(config.dataDir, 'uploads') }),
+        uploadsDir: join(config.dataDir, 'uploads'),
+      },
       collectionConfig: collectionConfigFor(embedder),
       metrics,
       info: { version: API_VERSION, catalog: stores.describe.catalog, index: stores.describe.index, node: process.version },
@@ -70,18 +80,23 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       url,
       deps,
       async close() {
-        // Stop intake; in-flight requests finish, but never for longer than the bound
-        // (a slow export download must not hold the shutdown hostage).
+        // Every step runs against one deadline: a slow export download or an import batch
+        // mid-inference must not hold the shutdown hostage (32 s were seen, issue 10). What is
+        // cut short is safe: the catalog commits per batch, imports resume, the outbox persists.
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        const left = (reserveMs = 0) => Math.max(0, deadline - reserveMs - Date.now());
         const http = server as import('node:http').Server;
-        const force = setTimeout(() => http.closeAllConnections(), SHUTDOWN_GRACE_MS);
-        await new Promise<void>((resolve) => http.close(() => resolve()));
+        const force = setTimeout(() => http.closeAllConnections(), left(STORE_CLOSE_RESERVE_MS));
+        const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
+        const importsStopped = deps.imports.runner.stop();
+        await waitAtMost(Promise.all([httpClosed, importsStopped]), left(STORE_CLOSE_RESERVE_MS), 'in-flight requests and imports', logger);
         clearTimeout(force);
-        await deps.imports.runner.stop();
-        await worker.stop();
-        await embedder.close();
-        await opened.close();
-        logger.info('biovec stopped');
+        http.closeAllConnections();
+        await waitAtMost(worker.stop(), left(STORE_CLOSE_RESERVE_MS), 'the outbox worker', logger);
+        await waitAtMost(embedder.close(), left(STORE_CLOSE_RESERVE_MS), 'the model', logger);
+        await waitAtMost(opened.close(), left(), 'closing the catalog and index', logger);
+        logger.info({ overMs: Math.max(0, Date.now() - deadline) }, 'biovec stopped');
       },
     };
   } catch (err) {
@@ -91,8 +106,31 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
   }
 }
 
-const SHUTDOWN_GRACE_MS = 20_000;
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+// Kept back from the shutdown deadline for flushing the index and closing the catalog.
+const STORE_CLOSE_RESERVE_MS = 2_000;
+
+/** Resolves when `work` settles or after `ms`, whichever is first (a warning names what was cut short). */
+async function waitAtMost(work: Promise<unknown>, ms: number, what: string, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const outcome = await Promise.race([work.then(() => 'done' as const, (err: unknown) => { logger.warn({ err }, `shutdown: ${what} failed`); return 'done' as const; }), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') logger.warn(`shutdown: gave up waiting for ${what} at the deadline`);
+}
+
+/** The embedder as requests see it: each call refuses (429) work that would queue past `maxQueueWaitMs`. */
+function withQueueWaitBound(embedder: Embedder, maxQueueWaitMs: number): Embedder {
+  const bounded = <T extends EmbedOptions>(options: T | undefined): T => ({ maxQueueWaitMs, ...options }) as T;
+  return {
+    info: embedder.info,
+    embed: (texts, options) => embedder.embed(texts, bounded(options)),
+    chunk: (text, options) => embedder.chunk(text, options),
+    embedChunks: (chunks, options) => embedder.embedChunks(chunks, bounded(options)),
+    close: () => embedder.close(),
+    ...(embedder.stats ? { stats: () => embedder.stats!() } : {}),
+    ...(embedder.observe ? { observe: (fn) => embedder.observe!(fn) } : {}),
+  };
+}
 
 /** Without API keys the API is open: allowed only on a loopback address, and said at start. */
 async function checkAuthPolicy(host: string, deps: AppDeps, logger: Logger): Promise<void> {
@@ -100,7 +138,7 @@ async function checkAuthPolicy(host: string, deps: AppDeps, logger: Logger): Pro
     logger.info('API keys are required (Authorization: Bearer …)');
     return;
   }
-  if (!LOOPBACK.has(host)) {
+  if (!isLoopbackHost(host)) {
     throw new ConflictError(`refusing to serve on ${host} without API keys: create one with \`biovec keys create --scope admin\`, or bind to 127.0.0.1`);
   }
   logger.warn({ host }, 'no API keys exist: the API is open to anyone who can reach this loopback address');

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_NAMES, loadConfig } from '../src/config.js';
+import { QDRANT_VERIFIED_VERSION } from '../src/vectors/adapters/qdrant-index.js';
 
 // docker-compose.yml and the Dockerfile cannot be run here (no Docker engine in CI), so this
 // file checks what can drift silently: env var names against the config schema, values against
@@ -151,6 +152,10 @@ describe('docker-compose.yml: every service', () => {
     const image = service(name).image;
     expect(image, `${name} needs an image (services with build: name the image they build)`).toBeTypeOf('string');
     expect(isPinned(image!), image).toBe(true);
+  });
+
+  it('pins the Qdrant release the conformance suite was verified against', () => {
+    expect(service('qdrant').image).toBe(`qdrant/qdrant:v${QDRANT_VERIFIED_VERSION}`);
   });
 
   it('postgres settings agree with DATABASE_URL', () => {

@@ -1,6 +1,7 @@
 // Child process of scripts/chaos-outbox.ts: writes documents as fast as it can through the
 // real ingest path while an outbox worker applies them, printing `ack <op> <id> <version>`
-// after each commit, until it is killed. With --index-down every index call fails.
+// after each commit, until it is killed. With --index-down every index call fails; with
+// --qdrant-url it writes to that Qdrant (which the parent may have killed: a real outage).
 import { parseArgs } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { ensureCollectionRecord } from '../../src/catalog/collections.js';
@@ -15,10 +16,10 @@ import { CHAOS_COLLECTION } from './chaos-shared.js';
 
 const { values } = parseArgs({ options: {
   'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, round: { type: 'string', default: '0' },
-  'index-down': { type: 'boolean', default: false }, drain: { type: 'boolean', default: false },
+  'index-down': { type: 'boolean', default: false }, drain: { type: 'boolean', default: false }, 'qdrant-url': { type: 'string' },
 } });
 const round = Number(values.round);
-const stores = await openStores({ dataDir: values['data-dir']!, databaseUrl: values['database-url'], qdrantUrl: undefined, qdrantApiKey: undefined, qdrantTimeoutMs: 5000 });
+const stores = await openStores({ dataDir: values['data-dir']!, databaseUrl: values['database-url'], qdrantUrl: values['qdrant-url'], qdrantApiKey: undefined, qdrantTimeoutMs: 5000 });
 const index = flakyIndex(stores.index);
 index.down = values['index-down'];
 const db = stores.database.db;

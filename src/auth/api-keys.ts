@@ -24,15 +24,22 @@ export async function createApiKey(db: Database, opts: { name: string; scope: Sc
   return { token: `bv_${prefix}_${secret}`, key: key! };
 }
 
-/** The active key a bearer token belongs to, or undefined. Constant-time on the secret. */
-export async function verifyToken(db: Database, token: string): Promise<ApiKeyRecord | undefined> {
+/** A token's parts, or undefined when it is not shaped like one of ours (no lookup needed). */
+export function parseToken(token: string): { prefix: string; secret: string } | undefined {
   const match = /^bv_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$/.exec(token);
-  if (!match) return undefined;
-  const [row] = await db.select().from(apiKeys).where(and(eq(apiKeys.prefix, match[1]!), isNull(apiKeys.revokedAt))).limit(1);
-  if (!row) return undefined;
-  const given = Buffer.from(hashSecret(match[2]!), 'hex');
-  const stored = Buffer.from(row.secretHash, 'hex');
-  return given.length === stored.length && timingSafeEqual(given, stored) ? row : undefined;
+  return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
+}
+
+/** Whether a token's secret is the one a key was made with. Constant-time. */
+export function secretMatches(secret: string, key: ApiKeyRecord): boolean {
+  const given = Buffer.from(hashSecret(secret), 'hex');
+  const stored = Buffer.from(key.secretHash, 'hex');
+  return given.length === stored.length && timingSafeEqual(given, stored);
+}
+
+/** Every key not revoked (hashes only: secrets are never stored). */
+export function listActiveKeys(db: Database): Promise<ApiKeyRecord[]> {
+  return db.select().from(apiKeys).where(isNull(apiKeys.revokedAt));
 }
 
 export function listApiKeys(db: Database): Promise<ApiKeyRecord[]> {

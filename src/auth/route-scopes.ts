@@ -1,15 +1,44 @@
 import type { Scope } from './api-keys.js';
 
-/** Probes that orchestrators call without credentials; they expose no data. */
-export const PUBLIC_PATHS = new Set(['/health', '/ready']);
+export type RouteAccess = Scope | 'public';
 
 /**
- * The scope a request needs: reading and computing (search, embeddings) need `read`,
- * changing documents, imports and collections `write`, deleting a collection `admin`.
+ * The scope each operation needs, keyed by method and route template: reading and computing
+ * (search, embeddings, exports) need `read`; changing documents, imports, jobs and collections
+ * `write`; deleting a collection `admin`. The liveness/readiness probes are public: orchestrators
+ * call them without credentials and they expose no data. A test checks that every operation in
+ * the OpenAPI spec has a row; a routed operation without one needs `admin` (fails closed).
  */
-export function requiredScope(method: string, path: string): Scope {
-  if (method === 'DELETE' && /^\/v1\/collections\/[^/]+$/.test(path)) return 'admin';
-  if (method === 'GET' || method === 'HEAD') return 'read';
-  if (/\/search$/.test(path) || path === '/v1/embeddings' || path === '/embed' || path === '/run') return 'read';
-  return 'write';
+export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
+  'GET /health': 'public',
+  'GET /ready': 'public',
+  'GET /info': 'read',
+  'GET /metrics': 'read',
+  'GET /docs': 'read',
+  'GET /openapi.json': 'read',
+  'GET /v1/collections': 'read',
+  'POST /v1/collections': 'write',
+  'GET /v1/collections/{name}': 'read',
+  'DELETE /v1/collections/{name}': 'admin',
+  'POST /v1/collections/{name}/documents': 'write',
+  'GET /v1/collections/{name}/documents/{id}': 'read',
+  'PATCH /v1/collections/{name}/documents/{id}': 'write',
+  'DELETE /v1/collections/{name}/documents/{id}': 'write',
+  'POST /v1/collections/{name}/search': 'read',
+  'GET /v1/collections/{name}/export': 'read',
+  'POST /v1/collections/{name}/imports': 'write',
+  'GET /v1/jobs/{id}': 'read',
+  'DELETE /v1/jobs/{id}': 'write',
+  'POST /v1/embeddings': 'read',
+  'POST /embed': 'read',
+  'POST /run': 'read',
+};
+
+/**
+ * What a request needs, from the route it was matched to (see matchedRouteKey). No route
+ * (a 404 to be) needs any valid key, so the route table cannot be probed anonymously.
+ */
+export function requiredAccess(routeKey: string | undefined): RouteAccess {
+  if (routeKey === undefined) return 'read';
+  return ROUTE_SCOPES[routeKey] ?? 'admin';
 }

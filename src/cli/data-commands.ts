@@ -34,7 +34,7 @@ export function addDataCommands(program: Command, env: Record<string, string | u
         if (file && file !== '-') progress.setTotal((await stat(file)).size);
         const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField, idFrom: o.idFrom }).filter(([, v]) => v));
         const { progress: result, errors, outboxPending: left } = await importAndIndex({
-          db: database.db, index, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping),
+          db: database.db, index, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping, { maxRecordBytes: config.maxRecordBytes }),
           onBatch: () => progress.update((source as { bytesRead?: number }).bytesRead ?? 0),
         });
         progress.stop();

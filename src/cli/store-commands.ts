@@ -38,11 +38,14 @@ export function addStoreCommands(program: Command, env: Record<string, string | 
     .description('Apply the outbox to the vector index until SIGTERM/SIGINT (run several against Postgres to scale out)')
     .option('--poll-ms <ms>', 'idle poll interval', '500')
     .action(async (o: { pollMs: string }, cmd: Command) => {
-      await withStores(configFrom(cmd, env), async ({ database, index }) => {
+      const config = configFrom(cmd, env);
+      await withStores(config, async ({ database, index }) => {
         const worker = new OutboxWorker({
           db: database.db,
           index,
+          maxBackoffMs: config.outboxMaxBackoffMs,
           onError: (err, rows) => process.stderr.write(`biovec worker: ${rows} row(s) will be retried: ${(err as Error).message}\n`),
+          onRebuild: (collection, indexName, queued) => process.stderr.write(`biovec worker: index collection ${indexName} of ${collection} was missing; rebuilding it from the catalog (${queued} documents queued)\n`),
         });
         worker.start(Number(o.pollMs));
         process.stderr.write('biovec worker: applying the outbox; SIGTERM to stop\n');

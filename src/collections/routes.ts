@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { dropCollectionRecord, ensureCollectionRecord, getCollection, listCollections } from '../catalog/collections.js';
 import { countDocuments } from '../catalog/documents.js';
 import type { App } from '../http/app-env.js';
-import { CollectionParams, errorResponses } from '../http/common-schemas.js';
+import { authErrorResponses, CollectionParams, errorResponses, jsonBodyErrorResponses } from '../http/common-schemas.js';
+import { requireUtf8Body } from '../http/validation.js';
 import { defaultChunkOverlap, type AppDeps } from '../app-deps.js';
 import { CollectionSchema, collectionView } from './collection-view.js';
 
@@ -17,9 +18,9 @@ const CreateCollection = z
 export function registerCollectionRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/collections', tags: ['collections'], summary: 'Create a collection bound to the served model (idempotent for the same settings)',
+      method: 'post', path: '/v1/collections', tags: ['collections'], middleware: [requireUtf8Body], summary: 'Create a collection bound to the served model (idempotent for the same settings)',
       request: { body: { content: { 'application/json': { schema: CreateCollection } }, required: true } },
-      responses: { 201: { content: { 'application/json': { schema: CollectionSchema } }, description: 'Created, or already there with the same settings' }, 409: errorResponses[409], 422: errorResponses[422] },
+      responses: { 201: { content: { 'application/json': { schema: CollectionSchema } }, description: 'Created, or already there with the same settings' }, ...authErrorResponses, ...jsonBodyErrorResponses, 409: errorResponses[409] },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -31,7 +32,7 @@ export function registerCollectionRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/collections', tags: ['collections'], summary: 'List collections',
-      responses: { 200: { content: { 'application/json': { schema: z.object({ collections: z.array(CollectionSchema) }) } }, description: 'All collections' }, 503: errorResponses[503] },
+      responses: { 200: { content: { 'application/json': { schema: z.object({ collections: z.array(CollectionSchema) }) } }, description: 'All collections' }, ...authErrorResponses },
     }),
     async (c) => {
       const rows = await listCollections(deps.db);
@@ -42,7 +43,7 @@ export function registerCollectionRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/collections/{name}', tags: ['collections'], summary: 'Get a collection', request: { params: CollectionParams },
-      responses: { 200: { content: { 'application/json': { schema: CollectionSchema } }, description: 'The collection' }, 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 200: { content: { 'application/json': { schema: CollectionSchema } }, description: 'The collection' }, ...authErrorResponses, 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       const record = await getCollection(deps.db, c.req.valid('param').name);
@@ -53,7 +54,7 @@ export function registerCollectionRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'delete', path: '/v1/collections/{name}', tags: ['collections'], summary: 'Delete a collection, its documents and its vectors', request: { params: CollectionParams },
-      responses: { 204: { description: 'Deleted' }, 404: errorResponses[404], 422: errorResponses[422] },
+      responses: { 204: { description: 'Deleted' }, ...authErrorResponses, 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
       await dropCollectionRecord(deps.db, c.req.valid('param').name);

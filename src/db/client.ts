@@ -22,18 +22,38 @@ export interface DatabaseOptions {
   pgliteDir?: string | undefined;
   /** Postgres pool size. */
   poolSize?: number;
+  /** How long a query waits for a pooled connection before failing with UpstreamUnavailableError. */
+  connectionTimeoutMs?: number;
+}
+
+/**
+ * A pool whose connection failures (pool exhausted past the timeout, server down, refused)
+ * are UpstreamUnavailableError: an unavailable dependency is a 503, not a 500 (issue 10).
+ * pg's Pool.query goes through connect(), as do drizzle's transactions.
+ */
+class CatalogPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    const unavailable = (err: unknown) => new UpstreamUnavailableError('the database is unavailable (no connection within the timeout); retry shortly', { cause: err });
+    if (callback) return super.connect((err, client, done) => callback(err ? unavailable(err) : undefined, client, done));
+    return super.connect().catch((err: unknown) => {
+      throw unavailable(err);
+    });
+  }
 }
 
 /** Opens the catalog: Postgres through `pg` when a URL is given, else PGlite in process. */
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+    const pool = new CatalogPool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000 });
     try {
       const client = await pool.connect();
       client.release();
     } catch (err) {
       await pool.end();
-      throw new UpstreamUnavailableError(`cannot connect to the database at ${redactUrl(opts.databaseUrl)}: ${(err as Error).message}`, { cause: err });
+      const reason = err instanceof UpstreamUnavailableError && err.cause instanceof Error ? err.cause.message : (err as Error).message;
+      throw new UpstreamUnavailableError(`cannot connect to the database at ${redactUrl(opts.databaseUrl)}: ${reason}`, { cause: err });
     }
     return { db: drizzlePg(pool, { schema, casing: 'snake_case' }) as unknown as Database, kind: 'postgres', close: () => pool.end() };
   }

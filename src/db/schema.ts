@@ -71,7 +71,9 @@ export const chunks = pgTable(
 
 export const jobs = pgTable('jobs', {
   id: uuid().primaryKey().defaultRandom(),
-  collectionId: integer().references(() => collections.id, { onDelete: 'cascade' }),
+  // set null, not cascade: a job outlives its collection, so its runner sees the delete,
+  // stops, fails the job with that reason and removes the upload (issue 10).
+  collectionId: integer().references(() => collections.id, { onDelete: 'set null' }),
   kind: text().notNull(),
   status: text().notNull(),
   total: integer(),
@@ -102,7 +104,11 @@ export const outbox = pgTable(
     lastError: text(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('outbox_due_idx').on(t.nextAttemptAt, t.id)],
+  (t) => [
+    index('outbox_due_idx').on(t.nextAttemptAt, t.id),
+    // The worker's drop barrier asks, per claimed row, for an earlier drop of its index name.
+    index('outbox_drops_idx').on(t.indexName, t.id).where(sql`${t.op} = 'drop'`),
+  ],
 );
 
 /** API keys: only a sha256 of the secret is kept; `prefix` identifies a key in lists and logs. */

@@ -1,15 +1,18 @@
 import { z } from '@hono/zod-openapi';
+import { MetadataSchema, storableString } from '../http/common-schemas.js';
 
-/** One document as clients send it. `text` may also be called `body` or `abstract`. */
+const Label = storableString().min(1);
+
+/** One document as clients send it. `text` may also be called `abstract` or `body` (tried in that order, as imports do). */
 export const DocumentInputSchema = z
   .object({
-    id: z.union([z.string().min(1).max(512), z.number().int().nonnegative()]).transform(String).openapi({ example: '29768149' }),
-    title: z.string().nullable().optional(),
-    text: z.string().optional(),
-    body: z.string().optional(),
-    abstract: z.string().optional(),
-    metadata: z.record(z.string(), z.unknown()).optional().openapi({ example: { journal: 'Cell', year: 2018 } }),
-    labels: z.array(z.string().min(1)).max(1000).optional(),
+    id: z.union([storableString().min(1).max(512), z.number().int().nonnegative()]).transform(String).openapi({ example: '29768149' }),
+    title: storableString().nullable().optional(),
+    text: storableString().optional(),
+    body: storableString().optional(),
+    abstract: storableString().optional(),
+    metadata: MetadataSchema.optional(),
+    labels: z.array(Label).max(1000).optional(),
   })
   .refine((d) => [d.title, d.text, d.body, d.abstract].some((t) => typeof t === 'string' && t.trim() !== ''), { message: 'a document needs a title or text', path: ['text'] })
   .openapi('DocumentInput');
@@ -40,5 +43,6 @@ export const DocumentSchema = z
   .openapi('Document');
 
 export const PatchDocumentSchema = z
-  .object({ title: z.string().nullable().optional(), text: z.string().optional(), metadata: z.record(z.string(), z.unknown()).optional(), labels: z.array(z.string().min(1)).optional() })
+  .object({ title: storableString().nullable().optional(), text: storableString().optional(), metadata: MetadataSchema.optional(), labels: z.array(Label).max(1000).optional() })
+  .strict()
   .openapi('DocumentPatch');

@@ -15,7 +15,7 @@ export interface IngestReport {
 }
 
 export function toDocumentInput(d: DocumentInputBody): DocumentInput {
-  return { externalId: d.id, title: d.title ?? null, body: d.text ?? d.body ?? d.abstract ?? '', metadata: d.metadata ?? {}, labels: d.labels ?? [] };
+  return { externalId: d.id, title: d.title ?? null, body: d.text ?? d.abstract ?? d.body ?? '', metadata: d.metadata ?? {}, labels: d.labels ?? [] };
 }
 
 /**
@@ -26,6 +26,7 @@ export async function ingestItems(deps: AppDeps, collectionName: string, items: 
   const collection = await getCollection(deps.db, collectionName);
   const results: IngestReport['results'] = [];
   const valid: { index: number; doc: DocumentInput }[] = [];
+  const firstIndexOf = new Map<string, number>();
   items.forEach((item, index) => {
     const parsed = DocumentInputSchema.safeParse(item);
     const rawId = item && typeof item === 'object' ? (item as { id?: unknown }).id : undefined;
@@ -35,8 +36,16 @@ export async function ingestItems(deps: AppDeps, collectionName: string, items: 
       return;
     }
     const doc = toDocumentInput(parsed.data);
+    // One outcome per id: a second copy in the same request is refused, not silently merged
+    // into (or reported as) a second write of the same document.
+    const first = firstIndexOf.get(doc.externalId);
+    if (first !== undefined) {
+      results[index] = { id, index, status: 'failed', error: `/${index}/id: duplicate id: the same id is at /${first} in this request` };
+      return;
+    }
     try {
       validateDocuments([doc]);
+      firstIndexOf.set(doc.externalId, index);
       valid.push({ index, doc });
     } catch (err) {
       results[index] = { id, index, status: 'failed', error: err instanceof InvalidInputError ? err.issues.map((i) => i.detail).join('; ') : String(err) };

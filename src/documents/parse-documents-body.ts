@@ -1,17 +1,15 @@
 import { InvalidInputError, PayloadTooLargeError } from '../lib/errors.js';
 import { MalformedRequestError } from '../http/problem.js';
+import { invalidUtf8Problem } from '../http/validation.js';
 
 /**
  * Reads a documents body: a JSON array, `{ "documents": [...] }`, or NDJSON (one object a
  * line, by content type or by shape). Returns the raw items for per-document validation.
  */
 export function parseDocumentsBody(bytes: ArrayBuffer, contentType: string, maxDocuments: number): unknown[] {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new MalformedRequestError('the body is not valid UTF-8');
-  }
+  const notUtf8 = invalidUtf8Problem(bytes);
+  if (notUtf8) throw notUtf8;
+  const text = new TextDecoder('utf-8').decode(bytes);
   const isNdjson = /ndjson|jsonl|json-seq/.test(contentType) || (!/json/.test(contentType) && text.trimStart().startsWith('{') && text.includes('\n{'));
   let items: unknown[];
   if (isNdjson) {

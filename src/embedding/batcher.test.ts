@@ -86,6 +86,49 @@ describe('Batcher', () => {
     await Promise.all([first, second]);
   });
 
+  it('refuses, with a Retry-After, a request that would wait past its time bound at the measured rate', async () => {
+    let clock = 0;
+    const gates: (() => void)[] = [];
+    const batcher = new Batcher<number>({
+      maxBatchTokens: 100, maxBatchSize: 10, maxQueuedTokens: 1_000_000, now: () => clock,
+      runBatch: async (s) => {
+        await new Promise<void>((r) => gates.push(r));
+        clock += s.reduce((n, x) => n + x.length, 0) * 10; // 100 tokens/s
+        return s.map((x) => x.length);
+      },
+    });
+    const release = async () => {
+      while (gates.length > 0 || batcher.stats().queuedTokens > 0) {
+        gates.shift()?.();
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const measured = batcher.submit([seq(50), seq(50)]);
+    await release();
+    await measured;
+    // 1500 bulk tokens ahead at 100 tokens/s: 15 s of work.
+    const bulk = batcher.submit(Array.from({ length: 30 }, () => seq(50)), { priority: 'bulk' });
+    expect(batcher.estimatedWaitMs('bulk')).toBeCloseTo(15_000);
+    let err: unknown;
+    try {
+      batcher.submit([seq(50)], { priority: 'bulk', maxQueueWaitMs: 10_000 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OverloadedError);
+    expect((err as OverloadedError).retryAfterS).toBe(5);
+    const accepted = [
+      batcher.submit([seq(50)], { priority: 'bulk', maxQueueWaitMs: 20_000 }),
+      // Interactive work goes first: only the two batches already taken (2 s) are ahead of it.
+      batcher.submit([seq(50)], { priority: 'interactive', maxQueueWaitMs: 10_000 }),
+      // Without a time bound only the token bound applies.
+      batcher.submit([seq(50)], { priority: 'bulk' }),
+    ];
+    await release();
+    await Promise.all([bulk, ...accepted]);
+    expect(batcher.estimatedWaitMs('bulk')).toBe(0);
+  });
+
   it('drops queued work whose signal aborted, and rejects it with the reason', async () => {
     const { batcher, batches, releaseAll } = harness({ maxBatchSize: 1 });
     const kept = batcher.submit([seq(5, 1), seq(5, 2)]);

@@ -11,6 +11,8 @@ export interface BatcherOptions<R> {
   maxQueuedTokens: number;
   /** Runs one batch of token sequences and returns one result per sequence, in order. */
   runBatch: (sequences: Int32Array[]) => Promise<R[]>;
+  /** Milliseconds clock for measuring throughput (tests pass a fake one). */
+  now?: () => number;
 }
 
 /** What one finished batch did, for metrics. */
@@ -24,6 +26,11 @@ export interface BatchObservation {
 export interface SubmitOptions {
   priority?: Priority;
   signal?: AbortSignal;
+  /**
+   * Refuse (OverloadedError) rather than queue when the work ahead of this request would take
+   * longer than this, estimated from the measured tokens/s. Unset: only the token bound applies.
+   */
+  maxQueueWaitMs?: number;
 }
 
 interface Item<R> {
@@ -56,14 +63,22 @@ const MIN_FILL = 0.75;
 export class Batcher<R> {
   private readonly queues: Record<Priority, Item<R>[]> = { interactive: [], bulk: [] };
   private queuedTokens = 0;
+  private readonly queuedTokensBy: Record<Priority, number> = { interactive: 0, bulk: 0 };
+  // Taken off the queue (running or prepared) and not yet finished: also ahead of a new request.
+  private takenTokens = 0;
   private running = false;
   private batches = 0;
   private realTokens = 0;
   private paddedTokens = 0;
+  // A CPU-sized guess until the first batch is measured, then a moving average.
   private tokensPerSecond = 1000;
+  private hasMeasured = false;
   private readonly observers: ((b: BatchObservation) => void)[] = [];
+  private readonly now: () => number;
 
-  constructor(private readonly opts: BatcherOptions<R>) {}
+  constructor(private readonly opts: BatcherOptions<R>) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   /** Queues sequences and resolves with their results in order. Throws OverloadedError when full. */
   submit(sequences: Int32Array[], options: SubmitOptions = {}): Promise<R[]> {
@@ -75,8 +90,10 @@ export class Batcher<R> {
         retryAfterS,
       );
     }
+    const priority = options.priority ?? 'interactive';
+    if (options.maxQueueWaitMs !== undefined) this.refuseLongWait(priority, options.maxQueueWaitMs);
     options.signal?.throwIfAborted();
-    const queue = this.queues[options.priority ?? 'interactive'];
+    const queue = this.queues[priority];
     const promises = sequences.map(
       (ids) =>
         new Promise<R>((resolve, reject) => {
@@ -84,8 +101,27 @@ export class Batcher<R> {
         }),
     );
     this.queuedTokens += tokens;
+    this.queuedTokensBy[priority] += tokens;
     void this.pump();
     return Promise.all(promises);
+  }
+
+  /** Estimated wait before work of this priority starts: what is ahead of it at the measured rate. */
+  estimatedWaitMs(priority: Priority = 'interactive'): number {
+    // Interactive work goes before queued bulk work, so only interactive work is ahead of it.
+    const ahead = this.takenTokens + (priority === 'interactive' ? this.queuedTokensBy.interactive : this.queuedTokens);
+    return (ahead / this.tokensPerSecond) * 1000;
+  }
+
+  /** Queue bound in time (issue 10): a request that would wait past its bound is told when to come back. */
+  private refuseLongWait(priority: Priority, maxQueueWaitMs: number): void {
+    const waitMs = this.estimatedWaitMs(priority);
+    if (waitMs <= maxQueueWaitMs) return;
+    const retryAfterS = Math.max(1, Math.ceil((waitMs - maxQueueWaitMs) / 1000));
+    throw new OverloadedError(
+      `the embedding queue holds about ${Math.ceil(waitMs / 1000)}s of work (over the ${Math.ceil(maxQueueWaitMs / 1000)}s bound); retry in ${retryAfterS}s`,
+      retryAfterS,
+    );
   }
 
   /** Calls `fn` after every successful batch. */
@@ -116,7 +152,7 @@ export class Batcher<R> {
       let next = this.takeBatch();
       while (next) {
         const current = next;
-        const started = performance.now();
+        const started = this.now();
         const run = this.opts.runBatch(current.map((item) => item.ids));
         // Form the following batch while this one runs (inference leaves the JS thread free
         // when it runs in a worker).
@@ -130,22 +166,28 @@ export class Batcher<R> {
   }
 
   private async settle(items: Item<R>[], run: Promise<R[]>, started: number): Promise<void> {
+    const tokens = items.reduce((sum, item) => sum + item.ids.length, 0);
     try {
       const results = await run;
-      const seconds = (performance.now() - started) / 1000;
-      const tokens = items.reduce((sum, item) => sum + item.ids.length, 0);
-      if (seconds > 0) this.tokensPerSecond = 0.8 * this.tokensPerSecond + 0.2 * (tokens / seconds);
+      const seconds = (this.now() - started) / 1000;
+      if (seconds > 0) {
+        this.tokensPerSecond = this.hasMeasured ? 0.8 * this.tokensPerSecond + 0.2 * (tokens / seconds) : tokens / seconds;
+        this.hasMeasured = true;
+      }
       const longest = items.reduce((m, item) => Math.max(m, item.ids.length), 0);
       for (const fn of this.observers) fn({ rows: items.length, tokens, paddedTokens: longest * items.length, seconds });
       items.forEach((item, i) => item.resolve(results[i]!));
     } catch (err) {
       for (const item of items) item.reject(err);
+    } finally {
+      this.takenTokens -= tokens;
     }
   }
 
   private takeBatch(): Item<R>[] | undefined {
     this.dropAborted();
-    const queue = this.queues.interactive.length > 0 ? this.queues.interactive : this.queues.bulk;
+    const priority: Priority = this.queues.interactive.length > 0 ? 'interactive' : 'bulk';
+    const queue = this.queues[priority];
     const head = queue[0];
     if (!head) return undefined;
     const window = queue.slice(0, SCAN_WINDOW);
@@ -175,6 +217,8 @@ export class Batcher<R> {
     queue.splice(0, window.length, ...rest);
     const tokens = batch.reduce((sum, item) => sum + item.ids.length, 0);
     this.queuedTokens -= tokens;
+    this.queuedTokensBy[priority] -= tokens;
+    this.takenTokens += tokens;
     this.batches += 1;
     this.realTokens += tokens;
     this.paddedTokens += longest * batch.length;
@@ -188,6 +232,7 @@ export class Batcher<R> {
       this.queues[priority] = queue.filter((item) => {
         if (!item.signal?.aborted) return true;
         this.queuedTokens -= item.ids.length;
+        this.queuedTokensBy[priority] -= item.ids.length;
         item.reject(item.signal.reason);
         return false;
       });

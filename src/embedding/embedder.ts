@@ -36,6 +36,8 @@ export interface EmbedOptions {
   truncate?: boolean;
   /** Prepended to every text before tokenizing (a model prompt, see EmbedderInfo.prompts). */
   prefix?: string;
+  /** Refuse with OverloadedError rather than wait longer than this for inference (see SubmitOptions). */
+  maxQueueWaitMs?: number;
 }
 
 export interface Embedding {

@@ -3,11 +3,14 @@ import type { AppDeps } from '../app-deps.js';
 import type { EmbedOptions } from '../embedding/embedder.js';
 import { normalizeL2 } from '../embedding/pooling.js';
 import type { App } from '../http/app-env.js';
-import { errorResponses } from '../http/common-schemas.js';
+import { requireUtf8Body } from '../http/validation.js';
+import { authErrorResponses, jsonBodyErrorResponses, storableString } from '../http/common-schemas.js';
 import { InvalidInputError } from '../lib/errors.js';
 
 const MAX_INPUTS = 2048;
-const Inputs = z.union([z.string(), z.array(z.string()).min(1).max(MAX_INPUTS)]);
+// Refused here, as by /documents: U+0000, invalid Unicode, blank text (pointer names the input).
+const Text = storableString({ notBlank: true });
+const Inputs = z.union([Text, z.array(Text).min(1).max(MAX_INPUTS)]);
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 const EmbeddingBody = z.union([z.array(z.number()), z.string()]);
 const PromptName = z.enum(['query', 'document']);
@@ -18,12 +21,12 @@ const promptFor = (deps: AppDeps, name: 'query' | 'document' | undefined) => (na
 export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/embeddings', tags: ['embeddings'], summary: 'OpenAI-compatible embeddings (float or base64)',
+      method: 'post', path: '/v1/embeddings', tags: ['embeddings'], middleware: [requireUtf8Body], summary: 'OpenAI-compatible embeddings (float or base64)',
       request: { body: { content: { 'application/json': { schema: z.object({ input: Inputs, model: z.string().optional(), encoding_format: z.enum(['float', 'base64']).default('float'), dimensions: z.number().int().optional(), user: z.string().optional(),
         input_type: PromptName.optional().describe('Embed as a search query or a document, with the model\'s prompt for that role (bge puts an instruction before queries); omitted: the text as is') }).openapi('EmbeddingsRequest') } }, required: true } },
       responses: {
         200: { content: { 'application/json': { schema: z.object({ object: z.literal('list'), data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: EmbeddingBody })), model: z.string(), usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }) }) } }, description: 'Embeddings in input order' },
-        400: errorResponses[400], 413: errorResponses[413], 422: errorResponses[422], 429: errorResponses[429],
+        ...authErrorResponses, ...jsonBodyErrorResponses,
       },
     }),
     async (c) => {
@@ -47,10 +50,10 @@ export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/embed', tags: ['embeddings'], summary: 'TEI-style embeddings: an array of vectors',
+      method: 'post', path: '/embed', tags: ['embeddings'], middleware: [requireUtf8Body], summary: 'TEI-style embeddings: an array of vectors',
       request: { body: { content: { 'application/json': { schema: z.object({ inputs: Inputs, normalize: z.boolean().optional(), truncate: z.boolean().default(false),
         prompt_name: PromptName.optional().describe('Put the model\'s query or document prompt before each input (as TEI\'s prompt_name)') }).openapi('EmbedRequest') } }, required: true } },
-      responses: { 200: { content: { 'application/json': { schema: z.array(z.array(z.number())) } }, description: 'One vector per input' }, 400: errorResponses[400], 422: errorResponses[422], 429: errorResponses[429] },
+      responses: { 200: { content: { 'application/json': { schema: z.array(z.array(z.number())) } }, description: 'One vector per input' }, ...authErrorResponses, ...jsonBodyErrorResponses },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -62,9 +65,9 @@ export function registerEmbeddingRoutes(app: App, deps: AppDeps): void {
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/run', tags: ['embeddings'], summary: 'Ersilia-style run: [{"input": text}] → {"result": [{"outcome": [...]}]}',
-      request: { body: { content: { 'application/json': { schema: z.array(z.object({ input: z.string() })).min(1).max(MAX_INPUTS).openapi('ErsiliaRun') } }, required: true } },
-      responses: { 200: { content: { 'application/json': { schema: z.object({ result: z.array(z.object({ input: z.string(), outcome: z.array(z.number()) })) }) } }, description: 'Outcomes in input order' }, 400: errorResponses[400], 422: errorResponses[422], 429: errorResponses[429] },
+      method: 'post', path: '/run', tags: ['embeddings'], middleware: [requireUtf8Body], summary: 'Ersilia-style run: [{"input": text}] → {"result": [{"outcome": [...]}]}',
+      request: { body: { content: { 'application/json': { schema: z.array(z.object({ input: Text })).min(1).max(MAX_INPUTS).openapi('ErsiliaRun') } }, required: true } },
+      responses: { 200: { content: { 'application/json': { schema: z.object({ result: z.array(z.object({ input: z.string(), outcome: z.array(z.number()) })) }) } }, description: 'Outcomes in input order' }, ...authErrorResponses, ...jsonBodyErrorResponses },
     }),
     async (c) => {
       const items = c.req.valid('json');

@@ -3,17 +3,19 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app-deps.js';
 import { getCollection } from '../catalog/collections.js';
 import type { App } from '../http/app-env.js';
-import { CollectionParams, errorResponses } from '../http/common-schemas.js';
+import { authErrorResponses, CollectionParams, errorResponses, queryInteger, storableString } from '../http/common-schemas.js';
 import { countExportRows, exportFilter, openExport, type ExportQuery } from './export-service.js';
 
 const ExportParams = z.object({
   format: z.enum(['csv', 'jsonl', 'npy', 'ids', 'parquet']).default('csv').describe('csv = Ersilia layout key,input,dim_000..; npy = float32 matrix, with format=ids as its row sidecar'),
   rows: z.enum(['document', 'chunk']).default('document'),
   pooling: z.enum(['first', 'mean']).default('first').describe('Per-document vector: the first chunk (eos1086) or the mean of chunks'),
-  labels: z.string().optional().describe('Comma-separated: documents with any of these labels'),
-  year_gte: z.coerce.number().int().optional(),
-  year_lte: z.coerce.number().int().optional(),
-  label_field: z.string().optional().describe('Name of the label column (CSV, ids, Parquet)'),
+  // Short enough that the URL stays within Node's 16 KiB header limit (beyond it: 431 and a reset).
+  labels: storableString().max(4096).optional().describe('Comma-separated: documents with any of these labels'),
+  // Bounded so that every documented value is accepted (beyond 2^53 a year is no longer an integer).
+  year_gte: queryInteger(-1_000_000, 1_000_000).optional(),
+  year_lte: queryInteger(-1_000_000, 1_000_000).optional(),
+  label_field: storableString().min(1).max(256).optional().describe('Name of the label column (CSV, ids, Parquet)'),
 });
 
 export function registerExportRoutes(app: App, deps: AppDeps): void {
@@ -21,7 +23,19 @@ export function registerExportRoutes(app: App, deps: AppDeps): void {
     createRoute({
       method: 'get', path: '/v1/collections/{name}/export', tags: ['exports'], summary: 'Stream classification-ready vectors with labels (CSV, JSONL, NPY + ids sidecar, Parquet)',
       request: { params: CollectionParams, query: ExportParams },
-      responses: { 200: { description: 'The export, streamed', content: { 'text/csv': { schema: z.string() }, 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, 404: errorResponses[404], 422: errorResponses[422] },
+      responses: {
+        200: {
+          description: 'The export, streamed; the content type follows `format`',
+          headers: { 'x-export-rows': { description: 'Rows the export holds', schema: { type: 'integer' } } },
+          content: {
+            'text/csv': { schema: z.string().openapi({ description: 'format=csv (key,input,dim_000..) or format=ids (the npy row sidecar)' }) },
+            'application/x-ndjson': { schema: z.string().openapi({ description: 'format=jsonl: one JSON object a line' }) },
+            'application/octet-stream': { schema: z.string().openapi({ format: 'binary', description: 'format=npy: a float32 matrix' }) },
+            'application/vnd.apache.parquet': { schema: z.string().openapi({ format: 'binary', description: 'format=parquet' }) },
+          },
+        },
+        ...authErrorResponses, 404: errorResponses[404], 422: errorResponses[422],
+      },
     }),
     async (c) => {
       const { name } = c.req.valid('param');

@@ -2,6 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { AppDeps } from '../app-deps.js';
 import type { App } from '../http/app-env.js';
+import { findMissingIndexes } from '../outbox/index-recovery.js';
+import { authErrorResponses } from '../http/common-schemas.js';
 
 /** Liveness, readiness (model, catalog, index, outbox lag) and facts about the served model. */
 export function registerHealthRoutes(app: App, deps: AppDeps, opts: { maxOutboxLagS: number }): void {
@@ -24,7 +26,13 @@ export function registerHealthRoutes(app: App, deps: AppDeps, opts: { maxOutboxL
         }
       };
       await attempt('catalog', async () => { await deps.db.execute(sql`select 1`); return undefined; });
-      await attempt('index', async () => { await deps.index.collectionInfo('__readiness_probe__'); return undefined; });
+      // Reachable is not enough: an index collection lost behind biovec's back would make search
+      // answer 503 for its collection until the outbox worker has rebuilt it (issue 11).
+      await attempt('index', async () => {
+        await deps.index.collectionInfo('__readiness_probe__');
+        const missing = await findMissingIndexes(deps.db, deps.index);
+        return missing.length === 0 ? undefined : `index collection missing for ${missing.map((c) => c.name).join(', ')} (being rebuilt from the catalog)`;
+      });
       await attempt('outbox', async () => {
         const lag = await deps.worker.lagSeconds();
         return lag > opts.maxOutboxLagS ? `oldest unapplied change is ${lag.toFixed(0)} s old (bound ${opts.maxOutboxLagS} s)` : undefined;
@@ -35,7 +43,7 @@ export function registerHealthRoutes(app: App, deps: AppDeps, opts: { maxOutboxL
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/info', tags: ['operations'], summary: 'Model, revision, pooling, dims and versions', responses: { 200: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } }, description: 'Facts' } } }),
+    createRoute({ method: 'get', path: '/info', tags: ['operations'], summary: 'Model, revision, pooling, dims and versions', responses: { 200: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } }, description: 'Facts' }, ...authErrorResponses } }),
     (c) => {
       const m = deps.embedder.info;
       return c.json({ model: { id: m.modelId, revision: m.revision ?? null, architecture: m.architecture, pooling: m.pooling, normalize: m.normalize, dims: m.dims, max_tokens: m.maxTokens, weights: m.weights, tokenizer: m.tokenizer }, ...deps.info }, 200);

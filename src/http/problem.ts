@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
-import { AppError, InvalidInputError, OverloadedError, type ErrorCode, type FieldIssue } from '../lib/errors.js';
+import { AppError, InvalidInputError, OverloadedError, UpstreamUnavailableError, type ErrorCode, type FieldIssue } from '../lib/errors.js';
 
 /** Stable problem types: one row per error code. Drives responses and the OpenAPI docs. */
-export const PROBLEMS: Record<ErrorCode | 'malformed' | 'internal' | 'unauthorized' | 'forbidden', { status: number; title: string }> = {
+export const PROBLEMS: Record<ErrorCode | 'malformed' | 'internal' | 'unauthorized' | 'forbidden' | 'unsupported-media-type' | 'method-not-allowed', { status: number; title: string }> = {
   'invalid-input': { status: 422, title: 'Invalid input' },
   malformed: { status: 400, title: 'Malformed request' },
   'not-found': { status: 404, title: 'Not found' },
@@ -11,6 +11,8 @@ export const PROBLEMS: Record<ErrorCode | 'malformed' | 'internal' | 'unauthoriz
   overloaded: { status: 429, title: 'Too many requests' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'upstream-unavailable': { status: 503, title: 'Service unavailable' },
   'model-error': { status: 500, title: 'Model error' },
   internal: { status: 500, title: 'Internal error' },
@@ -51,6 +53,13 @@ export function problemResponse(c: Context, code: ProblemCode, detail: string, e
  * is a 500 with a generic detail (the full error goes to the log with the request id).
  */
 export function errorToResponse(c: Context, err: unknown, log: (err: unknown) => void): Response {
+  // A dependency failure wrapped by a library (drizzle wraps pool errors in its own query
+  // error) is still a 503.
+  const upstream = err instanceof AppError ? undefined : upstreamCause(err);
+  if (upstream) {
+    log(err);
+    return problemResponse(c, 'upstream-unavailable', upstream.detail, {}, { 'retry-after': '1' });
+  }
   if (err instanceof MalformedRequestError) return problemResponse(c, 'malformed', err.detail);
   if (err instanceof OverloadedError) {
     return problemResponse(c, 'overloaded', err.detail, {}, { 'retry-after': String(err.retryAfterS) });
@@ -63,4 +72,11 @@ export function errorToResponse(c: Context, err: unknown, log: (err: unknown) =>
   }
   log(err);
   return problemResponse(c, 'internal', 'the server failed to handle this request; it has been logged with the request id');
+}
+
+function upstreamCause(err: unknown): UpstreamUnavailableError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof UpstreamUnavailableError) return e;
+  }
+  return undefined;
 }

@@ -1,12 +1,14 @@
 import type { CollectionRecord } from '../catalog/collections.js';
 import type { DocumentInput } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
+import { documentFieldIssues } from '../documents/validate-document-fields.js';
 import type { Embedder } from '../embedding/embedder.js';
-import { ingestDocuments } from '../ingest/ingest-documents.js';
+import { ingestDocuments, type IngestOutcome } from '../ingest/ingest-documents.js';
 import { parseCsv } from '../ingest/parsers/csv.js';
 import { parseNdjson } from '../ingest/parsers/ndjson.js';
-import type { FieldMapping, ParsedRecord } from '../ingest/parsers/parsed-record.js';
+import type { FieldMapping, ParseOptions, ParsedRecord } from '../ingest/parsers/parsed-record.js';
 import { parsePubmedXml } from '../ingest/parsers/pubmed-xml.js';
+import { AppError, InvalidInputError } from '../lib/errors.js';
 
 export type ImportFormat = 'ndjson' | 'csv' | 'pubmed';
 
@@ -26,10 +28,10 @@ export interface ImportError {
   detail: string;
 }
 
-export function parserFor(format: ImportFormat, source: AsyncIterable<Uint8Array>, mapping: Partial<FieldMapping>): AsyncGenerator<ParsedRecord> {
-  if (format === 'csv') return parseCsv(source, mapping);
-  if (format === 'pubmed') return parsePubmedXml(source);
-  return parseNdjson(source, mapping);
+export function parserFor(format: ImportFormat, source: AsyncIterable<Uint8Array>, mapping: Partial<FieldMapping>, opts: ParseOptions = {}): AsyncGenerator<ParsedRecord> {
+  if (format === 'csv') return parseCsv(source, mapping, opts);
+  if (format === 'pubmed') return parsePubmedXml(source, opts);
+  return parseNdjson(source, mapping, opts);
 }
 
 /** Guesses the format from a content type or file name. */
@@ -43,7 +45,12 @@ export function detectFormat(hint: string): ImportFormat | undefined {
 /**
  * Parses records and ingests them in batches through the normal pipeline. Records at or
  * below `startAfter` are skipped (resuming a job); re-ingesting one is harmless anyway
- * (unchanged documents embed nothing). Calls onBatch after every committed batch.
+ * (unchanged documents embed nothing). A record the catalog cannot store (NUL, metadata too
+ * deep) is an error record, checked before the write; should a batch write still fail for a
+ * per-record reason, its records are written one by one so only the culprit fails (issue 10).
+ * Calls onBatch after every committed batch.
+ * @throws what ingestDocuments throws for reasons not tied to one record (overload, a
+ * database that is down, abort), as an AppError whose detail names the records of the batch.
  */
 export async function importRecords(opts: {
   db: Database;
@@ -57,31 +64,134 @@ export async function importRecords(opts: {
   onBatch: (progress: ImportProgress, errors: ImportError[]) => Promise<void>;
 }): Promise<ImportProgress> {
   const progress: ImportProgress = opts.progress ?? { done: 0, failed: 0, cursor: 0, created: 0, updated: 0, unchanged: 0 };
-  let batch: { record: number; doc: DocumentInput }[] = [];
+  let batch: BatchItem[] = [];
   let errors: ImportError[] = [];
   let lastRecord = progress.cursor;
+  const ingest = (items: BatchItem[]) =>
+    ingestDocuments({ db: opts.db, embedder: opts.embedder, collection: opts.collection, documents: items.map((b) => b.doc), priority: 'bulk', signal: opts.signal });
   const flush = async () => {
     if (batch.length > 0) {
-      const outcomes = await ingestDocuments({ db: opts.db, embedder: opts.embedder, collection: opts.collection, documents: batch.map((b) => b.doc), priority: 'bulk', signal: opts.signal });
+      const { outcomes, failures } = await ingestBatch(batch, ingest, opts.signal);
       for (const o of outcomes) progress[o.status] += 1;
       progress.done += outcomes.length;
+      progress.failed += failures.length;
+      // Failures found by the fallback go with the batch's other errors, in record order.
+      errors = [...errors, ...failures].sort((a, b) => a.record - b.record);
     }
     progress.cursor = lastRecord;
     await opts.onBatch(progress, errors);
     batch = [];
     errors = [];
   };
-  for await (const parsed of opts.records) {
+  const iterator = opts.records[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<ParsedRecord>;
+    try {
+      next = await iterator.next();
+    } catch (err) {
+      // The file cannot be read past here; the records before it still count (issue 10).
+      if (!opts.signal?.aborted) await flush();
+      throw err;
+    }
+    if (next.done) break;
+    const parsed = next.value;
     opts.signal?.throwIfAborted();
     if (parsed.record <= (opts.startAfter ?? 0)) continue;
     lastRecord = parsed.record;
-    if (parsed.doc) batch.push({ record: parsed.record, doc: parsed.doc });
+    const problem = parsed.doc ? recordProblem(parsed.doc) : (parsed.error ?? 'unreadable record');
+    if (parsed.doc && problem === undefined) batch.push({ record: parsed.record, doc: parsed.doc });
     else {
       progress.failed += 1;
-      errors.push({ record: parsed.record, detail: parsed.error ?? 'unreadable record' });
+      errors.push({ record: parsed.record, detail: problem ?? 'unreadable record' });
     }
     if (batch.length >= (opts.batchSize ?? 64) || errors.length >= 256) await flush();
   }
   await flush();
   return progress;
+}
+
+interface BatchItem {
+  record: number;
+  doc: DocumentInput;
+}
+
+/** Why the catalog could not store this document, from the checks POST …/documents makes too. */
+function recordProblem(doc: DocumentInput): string | undefined {
+  const issues = documentFieldIssues(doc);
+  return issues.length === 0 ? undefined : issues.slice(0, 3).map((i) => `${i.pointer} ${i.detail}`).join('; ');
+}
+
+/**
+ * Ingests a batch in one call; when that fails for a reason one record can cause, ingests
+ * the records one by one, so the others are kept and the culprit is reported by number.
+ */
+async function ingestBatch(
+  batch: BatchItem[],
+  ingest: (items: BatchItem[]) => Promise<IngestOutcome[]>,
+  signal: AbortSignal | undefined,
+): Promise<{ outcomes: IngestOutcome[]; failures: ImportError[] }> {
+  const range = batch.length === 1 ? `record ${batch[0]!.record}` : `records ${batch[0]!.record}–${batch.at(-1)!.record}`;
+  try {
+    return { outcomes: await ingest(batch), failures: [] };
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    if (!isRecordError(err)) throw batchError(err, range);
+  }
+  const outcomes: IngestOutcome[] = [];
+  const failures: ImportError[] = [];
+  for (const item of batch) {
+    try {
+      outcomes.push(...(await ingest([item])));
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (!isRecordError(err)) throw batchError(err, `record ${item.record}`);
+      failures.push({ record: item.record, detail: recordErrorDetail(err) });
+    }
+  }
+  return { outcomes, failures };
+}
+
+/**
+ * Errors that one record's content can cause: invalid input (the embedder's checks
+ * included), and the database's data exceptions (SQLSTATE class 22: bad characters, values
+ * out of range) and program limits (class 54: nesting, sizes). Everything else (connections,
+ * overload, constraints, a deleted collection) would fail every record the same way.
+ */
+export function isRecordError(err: unknown): boolean {
+  if (err instanceof InvalidInputError) return true;
+  const code = sqlState(err);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('54'));
+}
+
+function sqlState(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+function recordErrorDetail(err: unknown): string {
+  if (err instanceof AppError) return err.detail;
+  return `the catalog refused the record (SQLSTATE ${sqlState(err) ?? 'unknown'})`;
+}
+
+/**
+ * A batch failure not caused by one record: an AppError keeps its code and gains the
+ * records in its detail; anything else becomes an ImportBatchError naming them.
+ */
+function batchError(err: unknown, records: string): unknown {
+  if (err instanceof AppError) return new AppError(err.code, `${records}: ${err.detail}`, { cause: err, extensions: err.extensions });
+  return new ImportBatchError(records, err);
+}
+
+/** An unexpected failure while writing a batch; `records` names it (e.g. "records 65–128"). */
+export class ImportBatchError extends Error {
+  constructor(
+    readonly records: string,
+    cause: unknown,
+  ) {
+    super(`the import failed at ${records}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ImportBatchError';
+  }
 }

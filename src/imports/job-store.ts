@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobs } from '../db/schema.js';
 import { NotFoundError } from '../lib/errors.js';
@@ -16,7 +16,16 @@ export interface ImportJobState {
   progress: ImportProgress;
   startedAt?: string;
   error?: string;
+  /** The cursor when the job last started, and how many starts in a row found it unmoved after a crash. */
+  lastStartCursor?: number;
+  stalledStarts?: number;
+  /** The last run ended in a clean shutdown (not a crash), so the next start is not a stall. */
+  wasStoppedCleanly?: boolean;
 }
+
+/** Statuses a job can still leave; the others are final. */
+export const ACTIVE_STATUSES = ['queued', 'running'] as const;
+export type JobStatus = (typeof ACTIVE_STATUSES)[number] | 'completed' | 'failed' | 'cancelled';
 
 const MAX_STORED_ERRORS = 1000;
 
@@ -34,13 +43,36 @@ export async function getJob(db: Database, id: string): Promise<JobRecord> {
 
 /** Jobs a restart must pick up again. */
 export function unfinishedJobs(db: Database): Promise<JobRecord[]> {
-  return db.select().from(jobs).where(and(eq(jobs.kind, 'import'), inArray(jobs.status, ['queued', 'running']))).orderBy(jobs.createdAt);
+  return db.select().from(jobs).where(and(eq(jobs.kind, 'import'), inArray(jobs.status, [...ACTIVE_STATUSES]))).orderBy(jobs.createdAt);
 }
 
-/** Records progress; appends errors (keeping the first MAX_STORED_ERRORS). */
-export async function saveProgress(db: Database, id: string, patch: { status?: string; state: ImportJobState; errors?: ImportError[]; finished?: boolean }): Promise<void> {
+/** Marks a queued or running job cancelled; undefined when it is unknown or already finished. */
+export async function markCancelled(db: Database, id: string): Promise<JobRecord | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  const [row] = await db
+    .update(jobs)
+    .set({ status: 'cancelled', updatedAt: new Date(), finishedAt: new Date() })
+    .where(and(eq(jobs.id, id), inArray(jobs.status, [...ACTIVE_STATUSES])))
+    .returning();
+  return row;
+}
+
+/**
+ * Records progress; appends errors (keeping the first MAX_STORED_ERRORS). Only an active job
+ * of a live collection is updated (`isOrphanAllowed` drops the second condition), so a
+ * cancel or a collection delete is never overwritten.
+ * @returns whether the job was still active, i.e. whether the run should go on.
+ */
+export async function saveProgress(
+  db: Database,
+  id: string,
+  patch: { status?: JobStatus; state: ImportJobState; errors?: ImportError[]; finished?: boolean; isOrphanAllowed?: boolean },
+): Promise<boolean> {
   const p = patch.state.progress;
-  await db
+  const errors = patch.errors?.map((e) => ({ record: e.record, detail: storable(e.detail) }));
+  if (patch.state.error !== undefined) patch.state.error = storable(patch.state.error);
+  const active = and(eq(jobs.id, id), inArray(jobs.status, [...ACTIVE_STATUSES]), patch.isOrphanAllowed ? undefined : isNotNull(jobs.collectionId));
+  const updated = await db
     .update(jobs)
     .set({
       status: patch.status ?? 'running',
@@ -49,12 +81,23 @@ export async function saveProgress(db: Database, id: string, patch: { status?: s
       state: patch.state as unknown as Record<string, unknown>,
       updatedAt: new Date(),
       ...(patch.finished ? { finishedAt: new Date() } : {}),
-      ...(patch.errors && patch.errors.length > 0
-        ? { errors: sql`(${jobs.errors} || ${JSON.stringify(patch.errors)}::jsonb)` }
+      ...(errors && errors.length > 0
+        ? { errors: sql`(${jobs.errors} || ${JSON.stringify(errors)}::jsonb)` }
         : {}),
     })
-    .where(eq(jobs.id, id));
-  if (patch.errors && patch.errors.length > 0) {
+    .where(active)
+    .returning({ id: jobs.id });
+  if (updated.length === 0) return false;
+  if (errors && errors.length > 0) {
     await db.update(jobs).set({ errors: sql`(select coalesce(jsonb_agg(e), '[]'::jsonb) from (select e from jsonb_array_elements(${jobs.errors}) e limit ${MAX_STORED_ERRORS}) s)` }).where(eq(jobs.id, id));
   }
+  return true;
+}
+
+/**
+ * A message as jsonb can hold it: details quote the bad record's keys and values, and a
+ * U+0000 or a lone surrogate there would make the progress write itself fail (issue 10).
+ */
+function storable(detail: string): string {
+  return detail.replaceAll('\u0000', '\\u0000').toWellFormed();
 }

@@ -1,11 +1,11 @@
 import { z } from '@hono/zod-openapi';
-import type { ImportJobState, JobRecord } from './job-store.js';
+import type { ImportJobState, JobRecord, JobStatus } from './job-store.js';
 
 export const JobSchema = z
   .object({
     id: z.string(),
     kind: z.string(),
-    status: z.enum(['queued', 'running', 'completed', 'failed']),
+    status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
     collection_id: z.number().int().nullable(),
     format: z.string().optional(),
     done: z.number().int().describe('Documents ingested (created, updated or unchanged)'),
@@ -18,7 +18,7 @@ export const JobSchema = z
     rate_per_s: z.number().nullable().describe('Records per second since the job started'),
     eta_s: z.number().nullable(),
     errors: z.array(z.object({ record: z.number().int(), detail: z.string() })).describe('Skipped records with their line/record numbers (first 1000)'),
-    error: z.string().optional().describe('Why a failed job stopped'),
+    error: z.string().optional().describe('Why a failed job stopped, naming the record or line where it could'),
     created_at: z.string(),
     finished_at: z.string().nullable(),
   })
@@ -34,7 +34,7 @@ export function jobView(job: JobRecord): z.infer<typeof JobSchema> {
   const rate = seconds && records > 0 ? Number((records / seconds).toFixed(2)) : null;
   const eta = job.status === 'running' && seconds && progress > 0 ? Number(((seconds * (1 - progress)) / progress).toFixed(1)) : job.status === 'completed' ? 0 : null;
   return {
-    id: job.id, kind: job.kind, status: job.status as 'queued' | 'running' | 'completed' | 'failed', collection_id: job.collectionId, format: state.format,
+    id: job.id, kind: job.kind, status: job.status as JobStatus, collection_id: job.collectionId, format: state.format,
     done: job.done, failed: job.failed, created: state.progress?.created ?? 0, updated: state.progress?.updated ?? 0, unchanged: state.progress?.unchanged ?? 0,
     total: job.total, progress: Number(progress.toFixed(4)), rate_per_s: rate, eta_s: eta, errors: job.errors,
     ...(state.error ? { error: state.error } : {}),

@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app-deps.js';
 import { getCollection } from '../catalog/collections.js';
 import type { App } from '../http/app-env.js';
-import { CollectionParams, errorResponses } from '../http/common-schemas.js';
+import { authErrorResponses, CollectionParams, errorResponses, storableString } from '../http/common-schemas.js';
 import { InvalidInputError, PayloadTooLargeError } from '../lib/errors.js';
 import { detectFormat, type ImportFormat } from './import-records.js';
 import { createImportJob, getJob } from './job-store.js';
@@ -15,12 +15,15 @@ import { JobSchema, jobView } from './job-view.js';
 
 const ImportQuery = z.object({
   format: z.enum(['ndjson', 'csv', 'pubmed']).optional().describe('Default: from Content-Type (x-ndjson, csv, xml)'),
-  id_field: z.string().optional(),
-  title_field: z.string().optional(),
-  text_field: z.string().optional(),
-  labels_field: z.string().optional(),
-  label_separator: z.string().max(4).optional(),
+  // Field names end up in the job row (jsonb): no U+0000 (issue 10: ?labels_field=%00 was a 500).
+  id_field: storableString().max(256).optional(),
+  title_field: storableString().max(256).optional(),
+  text_field: storableString().max(256).optional(),
+  labels_field: storableString().max(256).optional(),
+  label_separator: storableString().max(4).optional(),
 });
+
+const JobParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 
 export function registerImportRoutes(app: App, deps: AppDeps): void {
   app.openapi(
@@ -28,7 +31,7 @@ export function registerImportRoutes(app: App, deps: AppDeps): void {
       method: 'post', path: '/v1/collections/{name}/imports', tags: ['imports'],
       summary: 'Upload a file (NDJSON, CSV, PubMed/MEDLINE XML; gzip accepted) and import it as a background job',
       request: { params: CollectionParams, query: ImportQuery, body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true } },
-      responses: { 202: { content: { 'application/json': { schema: JobSchema } }, description: 'Accepted; follow the Location header' }, 404: errorResponses[404], 413: errorResponses[413], 422: errorResponses[422] },
+      responses: { 202: { content: { 'application/json': { schema: JobSchema } }, description: 'Accepted; follow the Location header' }, ...authErrorResponses, 404: errorResponses[404], 413: errorResponses[413], 422: errorResponses[422] },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -51,10 +54,21 @@ export function registerImportRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/jobs/{id}', tags: ['imports'], summary: 'Job progress: done, failed, rate, ETA, errors by record number',
-      request: { params: z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) }) },
-      responses: { 200: { content: { 'application/json': { schema: JobSchema } }, description: 'The job' }, 404: errorResponses[404] },
+      request: { params: JobParams },
+      responses: { 200: { content: { 'application/json': { schema: JobSchema } }, description: 'The job' }, ...authErrorResponses, 404: errorResponses[404] },
     }),
     async (c) => c.json(jobView(await getJob(deps.db, c.req.valid('param').id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete', path: '/v1/jobs/{id}', tags: ['imports'],
+      summary: 'Cancel a queued or running job: it stops at the next batch boundary (documents already imported stay) and its upload is deleted',
+      description: 'Answers the cancelled job. Cancelling a cancelled job again answers it unchanged; a completed or failed job answers 409.',
+      request: { params: JobParams },
+      responses: { 200: { content: { 'application/json': { schema: JobSchema } }, description: 'The cancelled job' }, ...authErrorResponses, 404: errorResponses[404], 409: errorResponses[409] },
+    }),
+    async (c) => c.json(jobView(await deps.imports.runner.cancel(c.req.valid('param').id)), 200),
   );
 }
 

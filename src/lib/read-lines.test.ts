@@ -27,6 +27,43 @@ describe('readLines', () => {
   });
 });
 
+describe('readLines with maxLineBytes', () => {
+  const lines = async (chunks: (string | Uint8Array)[], opts: Parameters<typeof readLines>[1]) => {
+    const out: { number: number; text: string; isTooLong?: true }[] = [];
+    for await (const { number, text, isTooLong } of readLines(Readable.from(chunks), opts)) out.push(isTooLong ? { number, text, isTooLong } : { number, text });
+    return out;
+  };
+
+  it('throws naming the line once a line passes the limit, even before its end arrives', async () => {
+    async function* endless(): AsyncGenerator<string> {
+      yield 'short\n';
+      for (;;) yield 'x'.repeat(1000);
+    }
+    const err = await (async () => {
+      for await (const _ of readLines(endless(), { maxLineBytes: 10_000 })) void _;
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect((err as InvalidInputError).detail).toBe('line 2 is longer than 10000 bytes');
+  });
+
+  it("with onTooLong 'yield', reports the long line unread and goes on with the next, counting its bytes", async () => {
+    const chunks = ['ok\n', 'a'.repeat(30), 'a'.repeat(30), '\nfine\n', 'b'.repeat(61)];
+    expect(await lines(chunks, { maxLineBytes: 50, onTooLong: 'yield' })).toEqual([
+      { number: 1, text: 'ok' },
+      { number: 2, text: '', isTooLong: true },
+      { number: 3, text: 'fine' },
+      { number: 4, text: '', isTooLong: true },
+    ]);
+    const last = await (async () => {
+      let bytesRead = 0;
+      for await (const line of readLines(Readable.from(chunks), { maxLineBytes: 50, onTooLong: 'yield' })) bytesRead = line.bytesRead;
+      return bytesRead;
+    })();
+    expect(last).toBe(chunks.join('').length);
+    expect(await lines(['a'.repeat(50), '\n'], { maxLineBytes: 50 })).toEqual([{ number: 1, text: 'a'.repeat(50) }]);
+  });
+});
+
 describe('formatFloat32', () => {
   it('prints the shortest decimal that reads back as the same float32', () => {
     for (const v of [0.1, -1.4789535999298096, 1e-8, 123456.789, 0, -0.5, 3.4e38]) {

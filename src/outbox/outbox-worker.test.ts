@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_BACKENDS, openTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
 import { flakyIndex } from '../../test/helpers/flaky-index.js';
 import { dropCollectionRecord, ensureCollectionRecord, type CollectionConfig } from '../catalog/collections.js';
+import { eq } from 'drizzle-orm';
 import { deleteDocuments } from '../catalog/documents.js';
 import { outbox } from '../db/schema.js';
 import { HashEmbedder } from '../embedding/adapters/hash-embedder.js';
@@ -105,6 +106,62 @@ describe.each(DATABASE_BACKENDS)('outbox worker and reconcile (%s catalog, embed
     expect(report).toMatchObject({ catalogPoints: 3, indexPoints: 3, missing: 1, orphans: 1, stale: 1, repairedDocuments: 2, deletedOrphans: 1 });
     expect(await worker().drain(10_000)).toBe(0);
     expect((await reconcile({ db, index, repair: false, collection: 'drift' }))[0]).toMatchObject({ missing: 0, orphans: 0, stale: 0, indexPoints: 3 });
+  });
+
+  it('keeps the new points of a collection deleted and re-created while the index is down', async () => {
+    const db = t.handle.db;
+    // Backoffs far longer than the drain below: only ordering and catch-up can make it pass.
+    const patient = new OutboxWorker({ db, index, baseBackoffMs: 600_000, maxBackoffMs: 600_000 });
+    const old = await ensureCollectionRecord(db, config('again'));
+    await ingestDocuments({ db, embedder, collection: old, documents: ['a1', 'a2', 'a3'].map((id) => ({ externalId: id, body: `old ${id}` })) });
+    expect(await patient.drain(10_000)).toBe(0);
+    index.down = true;
+    await dropCollectionRecord(db, 'again');
+    expect(await patient.runOnce()).toEqual({ applied: 0, failed: 1 }); // the drop now waits out a long backoff
+    const renewed = await ensureCollectionRecord(db, config('again'));
+    expect(renewed.indexName).toBe(old.indexName);
+    await ingestDocuments({ db, embedder, collection: renewed, documents: ['b1', 'b2', 'b3', 'b4'].map((id) => ({ externalId: id, body: `new ${id}` })) });
+    index.down = false;
+    // Before issue 11 the new syncs (due at once) went into the old collection, and the late drop then deleted them.
+    expect(await patient.drain(20_000)).toBe(0);
+    expect(await index.count('again__v1')).toBe(4);
+    expect(await index.count('again__v1', { must: [{ key: 'document_id', any: ['a1', 'a2', 'a3'] }] })).toBe(0);
+    expect((await reconcile({ db, index, repair: false, collection: 'again' }))[0]).toMatchObject({ catalogPoints: 4, indexPoints: 4, missing: 0, orphans: 0, stale: 0 });
+  });
+
+  it('retries rows waiting out a long backoff as soon as the index answers again', async () => {
+    const db = t.handle.db;
+    const patient = new OutboxWorker({ db, index, baseBackoffMs: 600_000, maxBackoffMs: 600_000 });
+    const collection = await ensureCollectionRecord(db, config('prompt'));
+    index.down = true;
+    await ingestDocuments({ db, embedder, collection, documents: ['p1', 'p2', 'p3'].map((id) => ({ externalId: id, body: `prompt ${id}` })) });
+    expect(await patient.runOnce()).toEqual({ applied: 0, failed: 3 });
+    const [waiting] = await db.select().from(outbox).where(eq(outbox.externalId, 'p1'));
+    expect(waiting!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 60_000);
+    index.down = false;
+    expect(await patient.drain(20_000)).toBe(0);
+    expect(await index.count('prompt__v1')).toBe(3);
+  });
+
+  it('re-creates an index collection lost behind its back from the catalog, on the next write or the periodic check', async () => {
+    const db = t.handle.db;
+    const collection = await ensureCollectionRecord(db, config('lost'));
+    await ingestDocuments({ db, embedder, collection, documents: ['l1', 'l2', 'l3'].map((id) => ({ externalId: id, body: `lost ${id}` })) });
+    const w = worker();
+    expect(await w.drain(10_000)).toBe(0);
+    const loseIt = () => rm(join(dir, 'collections', 'lost__v1'), { recursive: true, force: true });
+    // Lost, then written to: the write's 404 rebuilds the whole collection, not just the new document.
+    await loseIt();
+    await ingestDocuments({ db, embedder, collection, documents: [{ externalId: 'l4', body: 'lost l4' }] });
+    expect(await w.drain(10_000)).toBe(0);
+    expect((await reconcile({ db, index, repair: false, collection: 'lost' }))[0]).toMatchObject({ catalogPoints: 4, indexPoints: 4, missing: 0, orphans: 0, stale: 0 });
+    // Lost with no write coming: the check the background loop runs finds and rebuilds it.
+    await loseIt();
+    await expect(index.search('lost__v1', { vector: new Float32Array(32).fill(0.1), k: 1 })).rejects.toThrow(/not found/);
+    expect(await w.rebuildMissingIndexes()).toEqual(['lost']);
+    expect(await w.drain(10_000)).toBe(0);
+    expect((await reconcile({ db, index, repair: false, collection: 'lost' }))[0]).toMatchObject({ catalogPoints: 4, indexPoints: 4, missing: 0, orphans: 0, stale: 0 });
+    expect(await w.rebuildMissingIndexes()).toEqual([]);
   });
 
   it('removes a dropped collection\'s index', async () => {

@@ -1,9 +1,11 @@
-import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import { getCollectionById, type CollectionRecord } from '../catalog/collections.js';
 import { chunksByDocument } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
 import { documents, outbox } from '../db/schema.js';
+import { NotFoundError, UpstreamUnavailableError } from '../lib/errors.js';
 import type { VectorIndex } from '../vectors/vector-index.js';
+import { findMissingIndexes, queueCollectionResync } from './index-recovery.js';
 import { indexSpecFor, pointsFor } from './index-points.js';
 
 export interface OutboxWorkerOptions {
@@ -16,7 +18,11 @@ export interface OutboxWorkerOptions {
   /** Retry delay after the n-th failure: min(maxBackoffMs, baseBackoffMs·2^n) with jitter. */
   baseBackoffMs?: number;
   maxBackoffMs?: number;
+  /** How often the background loop looks for index collections lost behind its back. Default 10 s. */
+  indexCheckMs?: number;
   onError?: (err: unknown, rows: number) => void;
+  /** An index collection was missing and is being rebuilt from the catalog (`queued` documents). */
+  onRebuild?: (collection: string, indexName: string, queued: number) => void;
 }
 
 type OutboxRow = typeof outbox.$inferSelect;
@@ -30,10 +36,16 @@ export interface RoundResult {
  * Applies outbox rows to the vector index. Rows are claimed with a lease (so several
  * workers share the load and a dead worker's rows come back), applied idempotently, and
  * deleted only after the index acknowledged them. A failure reschedules the rows with
- * exponential backoff; the catalog keeps accepting writes meanwhile.
+ * exponential backoff; the catalog keeps accepting writes meanwhile. A `drop` row is a
+ * barrier: no later row of the same index name is claimed before it is applied, whatever
+ * the backoffs, so a collection deleted and re-created under the same name during an outage
+ * cannot have its new points deleted by the old one's late drop (issue 11).
  */
 export class OutboxWorker {
   private readonly ensured = new Set<string>();
+  /** Set by an outage (and at start): the next successful round makes every backed-off row due. */
+  private shouldCatchUp = true;
+  private lastIndexCheck = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -43,16 +55,68 @@ export class OutboxWorker {
   /** Claims and applies one batch of due rows. */
   async runOnce(): Promise<RoundResult> {
     const rows = await this.claim();
-    if (rows.length === 0) return { applied: 0, failed: 0 };
+    if (rows.length === 0) {
+      // Every row may be waiting out a backoff (or stand behind a drop that is): ask the index
+      // whether it answers again rather than wait for the longest backoff to pass.
+      if (this.shouldCatchUp && (await this.isIndexAnswering())) await this.catchUp();
+      return { applied: 0, failed: 0 };
+    }
     try {
       await this.apply(rows);
     } catch (err) {
+      if (err instanceof UpstreamUnavailableError) this.shouldCatchUp = true;
       this.opts.onError?.(err, rows.length);
       await this.reschedule(rows, err);
       return { applied: 0, failed: rows.length };
     }
     await this.opts.db.delete(outbox).where(inArray(outbox.id, rows.map((r) => r.id)));
+    if (this.shouldCatchUp) await this.catchUp();
     return { applied: rows.length, failed: 0 };
+  }
+
+  /**
+   * The index answers again: rows still waiting out a backoff from the outage become due now,
+   * instead of each one waiting up to maxBackoffMs. Claimed rows (leased, lastError cleared)
+   * are left alone, so no row is applied twice at once. Only after an outage or a start, so a
+   * row that keeps failing for its own reasons keeps its backoff.
+   */
+  private async catchUp(): Promise<void> {
+    this.shouldCatchUp = false;
+    await this.opts.db
+      .update(outbox)
+      .set({ nextAttemptAt: sql`now()` })
+      .where(and(isNotNull(outbox.lastError), gt(outbox.nextAttemptAt, sql`now()`)));
+  }
+
+  private async isIndexAnswering(): Promise<boolean> {
+    try {
+      await this.opts.index.collectionInfo('__outbox_probe__');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Re-creates every index collection that holds documents in the catalog but is missing from
+   * the index (lost behind biovec's back), and queues a sync of all its documents. Returns the
+   * catalog collections being rebuilt.
+   */
+  async rebuildMissingIndexes(): Promise<string[]> {
+    const rebuilt: string[] = [];
+    for (const collection of await findMissingIndexes(this.opts.db, this.opts.index)) {
+      await this.rebuild(collection);
+      rebuilt.push(collection.name);
+    }
+    return rebuilt;
+  }
+
+  private async rebuild(collection: CollectionRecord): Promise<void> {
+    this.ensured.delete(collection.indexName);
+    await this.opts.index.ensureCollection(indexSpecFor(collection));
+    this.ensured.add(collection.indexName);
+    const queued = await queueCollectionResync(this.opts.db, collection);
+    this.opts.onRebuild?.(collection.name, collection.indexName, queued);
   }
 
   /** Rows not yet applied (due or waiting for a retry). */
@@ -86,6 +150,7 @@ export class OutboxWorker {
     this.stopping = false;
     this.loop = (async () => {
       while (!this.stopping) {
+        await this.checkIndexes();
         const result = await this.runOnce().catch((err: unknown) => {
           this.opts.onError?.(err, 0);
           return { applied: 0, failed: 1 };
@@ -107,6 +172,14 @@ export class OutboxWorker {
     this.loop = undefined;
   }
 
+  /** At most every indexCheckMs: nothing else notices a lost index collection that no write touches. */
+  private async checkIndexes(): Promise<void> {
+    const everyMs = this.opts.indexCheckMs ?? 10_000;
+    if (Date.now() - this.lastIndexCheck < everyMs) return;
+    this.lastIndexCheck = Date.now();
+    await this.rebuildMissingIndexes().catch((err: unknown) => this.opts.onError?.(err, 0));
+  }
+
   private async claim(): Promise<OutboxRow[]> {
     const { db } = this.opts;
     const leaseMs = this.opts.leaseMs ?? 60_000;
@@ -114,14 +187,19 @@ export class OutboxWorker {
       const due = await tx
         .select()
         .from(outbox)
-        .where(lte(outbox.nextAttemptAt, sql`now()`))
+        .where(and(
+          lte(outbox.nextAttemptAt, sql`now()`),
+          // The drop barrier (see the class comment); outbox_drops_idx keeps it cheap in a big backlog.
+          sql`not exists (select 1 from ${outbox} earlier where earlier.op = 'drop' and earlier.index_name = ${outbox.indexName} and earlier.id < ${outbox.id})`,
+        ))
         .orderBy(asc(outbox.id))
         .limit(this.opts.batchSize ?? 256)
         .for('update', { skipLocked: true });
       if (due.length === 0) return [];
       await tx
         .update(outbox)
-        .set({ nextAttemptAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`, attempts: sql`${outbox.attempts} + 1` })
+        // lastError is cleared while leased: it marks the rows waiting out a backoff (catchUp).
+        .set({ nextAttemptAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`, attempts: sql`${outbox.attempts} + 1`, lastError: null })
         .where(inArray(outbox.id, due.map((r) => r.id)));
       return due;
     });
@@ -149,8 +227,22 @@ export class OutboxWorker {
     }
   }
 
-  /** Makes the index hold exactly the catalog's current chunks of these documents. */
+  /**
+   * Makes the index hold exactly the catalog's current chunks of these documents. When the index
+   * collection turns out to be gone, though this process created or saw it, every point it held
+   * is gone with it: re-create it and queue all the collection's documents, then retry these.
+   */
   private async syncDocuments(collection: CollectionRecord, indexName: string, externalIds: string[]): Promise<void> {
+    try {
+      await this.writeDocuments(collection, indexName, externalIds);
+    } catch (err) {
+      if (!(err instanceof NotFoundError) || indexName !== collection.indexName) throw err;
+      await this.rebuild(collection);
+      await this.writeDocuments(collection, indexName, externalIds);
+    }
+  }
+
+  private async writeDocuments(collection: CollectionRecord, indexName: string, externalIds: string[]): Promise<void> {
     const { index, db } = this.opts;
     if (!this.ensured.has(indexName)) {
       await index.ensureCollection(indexSpecFor(collection, indexName));

@@ -1,27 +1,76 @@
 import { z } from '@hono/zod-openapi';
+import { stringProblem } from '../documents/validate-document-fields.js';
+import { storableString } from '../http/common-schemas.js';
 
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+/** Largest finite float32: vectors are stored and scored as float32, where 1e39 is Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
+const METADATA_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** Why one metadata filter entry is unusable, or undefined. */
+function metadataFilterProblem(key: string, value: unknown): { path: (string | number)[]; message: string } | undefined {
+  if (key === '__proto__' || !METADATA_KEY.test(key)) return { path: [key], message: 'metadata keys are letters, digits, _ . - (1-128)' };
+  const isScalar = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+  const problemOf = (v: unknown) => (typeof v === 'string' ? stringProblem(v) : undefined);
+  if (Array.isArray(value)) {
+    if (value.length === 0 || value.length > 1000) return { path: [key], message: 'must list 1 to 1000 values' };
+    const bad = value.findIndex((v) => !(typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) || problemOf(v));
+    if (bad >= 0) return { path: [key, bad], message: problemOf(value[bad]) ?? 'must be a string or a number' };
+    return undefined;
+  }
+  if (!isScalar(value)) return { path: [key], message: 'must be a string, number, boolean or a non-empty array of strings or numbers' };
+  const problem = problemOf(value);
+  return problem ? { path: [key], message: problem } : undefined;
+}
+
+/**
+ * Equality on metadata fields. Checked on the object as sent (z.record would rebuild it and
+ * silently drop a `__proto__` key, turning a filter into no filter).
+ */
+const MetadataFilterSchema = z
+  .custom<Record<string, string | number | boolean | (string | number)[]>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be a JSON object')
+  .superRefine((filter, ctx) => {
+    for (const [key, value] of Object.entries(filter)) {
+      const problem = metadataFilterProblem(key, value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+    }
+  })
+  .openapi({
+    type: 'object',
+    // JSON Schema 2020-12 (OpenAPI 3.1); the generator's types only know OpenAPI 3.0.
+    ...({ propertyNames: { pattern: METADATA_KEY.source, not: { const: '__proto__' } } } as object),
+    additionalProperties: {
+      anyOf: [
+        { type: 'string', pattern: '^[^\\u0000]*$' }, { type: 'number' }, { type: 'boolean' },
+        { type: 'array', minItems: 1, maxItems: 1000, items: { anyOf: [{ type: 'string', pattern: '^[^\\u0000]*$' }, { type: 'number' }] } },
+      ],
+    },
+    description: 'Equality on metadata fields; an array means any of its values',
+    example: { journal: ['Cell', 'Nature'] },
+  });
+
+// Strict: an unknown key (a typo, `__proto__`) is refused rather than silently matching everything.
 export const SearchFilterSchema = z
   .object({
-    metadata: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.union([Scalar, z.array(z.union([z.string(), z.number()])).min(1)])).optional()
-      .openapi({ description: 'Equality on metadata fields; an array means any of its values', example: { journal: ['Cell', 'Nature'] } }),
-    labels: z.array(z.string()).min(1).optional().openapi({ description: 'Documents with any of these labels' }),
-    year: z.object({ gte: z.number().int().optional(), lte: z.number().int().optional() }).optional().openapi({ description: 'Publication year range (from metadata year/pub_year/date)' }),
+    metadata: MetadataFilterSchema.optional(),
+    labels: z.array(storableString()).min(1).max(1000).optional().openapi({ description: 'Documents with any of these labels' }),
+    year: z.object({ gte: z.number().int().optional(), lte: z.number().int().optional() }).strict().optional().openapi({ description: 'Publication year range (from metadata year/pub_year/date)' }),
   })
+  .strict()
   .openapi('SearchFilter');
 
 export const SearchRequestSchema = z
   .object({
-    query: z.string().min(1).max(100_000).optional().openapi({ description: 'Text, embedded at interactive priority', example: 'aspirin and platelet aggregation' }),
-    vector: z.array(z.number()).min(1).optional().openapi({ description: 'A query vector of the collection\'s dimension' }),
-    like: z.string().min(1).optional().openapi({ description: 'Find documents similar to this document id (itself excluded)' }),
+    query: storableString({ notBlank: true }).min(1).max(100_000).optional().openapi({ description: 'Text, embedded at interactive priority', example: 'aspirin and platelet aggregation' }),
+    vector: z.array(z.number().min(-FLOAT32_MAX).max(FLOAT32_MAX)).min(1).max(65_536).optional().openapi({ description: 'A query vector of the collection\'s dimension (float32 values)' }),
+    like: storableString().min(1).max(512).optional().openapi({ description: 'Find documents similar to this document id (itself excluded); 422 when the collection has no such document' }),
     k: z.number().int().min(1).max(1000).default(10),
     offset: z.number().int().min(0).max(10_000).default(0),
     score_threshold: z.number().optional(),
     filter: SearchFilterSchema.optional(),
     with_text: z.boolean().default(true).openapi({ description: 'Include the best chunk\'s text' }),
   })
+  .strict()
   .refine((r) => [r.query, r.vector, r.like].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of query, vector or like', path: ['query'] })
   .openapi('SearchRequest');
 

@@ -1,10 +1,10 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { AppDeps } from '../app-deps.js';
 import { getCollection, type CollectionRecord } from '../catalog/collections.js';
-import { documentChunks, findDocument } from '../catalog/documents.js';
+import { countDocuments, documentChunks, findDocument } from '../catalog/documents.js';
 import { documents } from '../db/schema.js';
 import { embeddedText } from '../ingest/ingest-documents.js';
-import { InvalidInputError, NotFoundError } from '../lib/errors.js';
+import { InvalidInputError, NotFoundError, UpstreamUnavailableError } from '../lib/errors.js';
 import type { Condition, Filter, Hit } from '../vectors/vector-index.js';
 import type { SearchRequest } from './search-schemas.js';
 
@@ -30,18 +30,38 @@ async function queryVector(deps: SearchDeps, collection: CollectionRecord, req: 
     if (req.vector.length !== collection.dims) {
       throw new InvalidInputError(`vector has ${req.vector.length} dimensions; collection ${collection.name} holds ${collection.dims}`, [{ pointer: '/vector', detail: `expected ${collection.dims} numbers` }]);
     }
-    return { vector: Float32Array.from(req.vector) };
+    const vector = Float32Array.from(req.vector);
+    // Scores are computed in float32: a norm that underflows to 0 (cosine divides by it) or
+    // overflows would give NaN or Infinity scores, which JSON can only write as null.
+    let norm2 = 0;
+    for (const x of vector) norm2 = Math.fround(norm2 + Math.fround(x * x));
+    if (!Number.isFinite(norm2) || (collection.distance === 'cosine' && norm2 === 0)) {
+      throw new InvalidInputError(`the query vector's length ${norm2 === 0 ? 'is zero' : 'overflows float32'}; it cannot be scored by ${collection.distance}`, [{ pointer: '/vector', detail: norm2 === 0 ? 'is a zero vector' : 'is too large for float32 scoring' }]);
+    }
+    return { vector };
   }
+  // 422, not 404: the route exists and so does the collection; a 404 here would read as
+  // "no such collection" to clients (and to schemathesis' resource checks).
   const doc = await findDocument(deps.db, collection, req.like!);
-  if (!doc) throw new NotFoundError('document', req.like!);
-  const [first] = await documentChunks(deps.db, doc.id);
-  if (!first) throw new NotFoundError('vector of document', req.like!);
+  const [first] = doc ? await documentChunks(deps.db, doc.id) : [];
+  if (!first) throw new InvalidInputError(`like: collection ${collection.name} has no document ${req.like!}`, [{ pointer: '/like', detail: 'no such document in this collection' }]);
   return { vector: first.vector };
 }
 
 /**
+ * The index collection does not exist. With no document yet that is the truth (the worker
+ * creates it with the first point); with documents it was lost, and "no hits" would hide that:
+ * answer 503 while the outbox worker rebuilds it from the catalog (issue 11).
+ */
+async function missingIndex(deps: SearchDeps, collection: CollectionRecord): Promise<Hit[]> {
+  if ((await countDocuments(deps.db, collection)) === 0) return [];
+  throw new UpstreamUnavailableError(`the vector index of collection ${collection.name} is not there yet (its first points are still being written) or was lost (it is being rebuilt from the catalog); retry shortly`);
+}
+
+/**
  * k-NN over chunks, grouped by document (best chunk per document), with filters, threshold
- * and paging over documents. Throws NotFoundError, InvalidInputError, OverloadedError.
+ * and paging over documents. Throws NotFoundError, InvalidInputError, OverloadedError, and
+ * UpstreamUnavailableError when the index is down or its collection is missing.
  */
 export async function searchDocuments(deps: SearchDeps, collectionName: string, req: SearchRequest, signal?: AbortSignal) {
   const started = performance.now();
@@ -54,8 +74,10 @@ export async function searchDocuments(deps: SearchDeps, collectionName: string, 
   for (let chunksAsked = wanted * 2; ; chunksAsked *= 4) {
     const hits = await deps.index
       .search(collection.indexName, { vector, k: Math.min(chunksAsked, 10_000), filter, scoreThreshold: req.score_threshold })
-      // No point written yet: the worker creates the index collection with the first one.
-      .catch((err: unknown) => (err instanceof NotFoundError ? [] : Promise.reject(err)));
+      .catch((err: unknown) => (err instanceof NotFoundError ? missingIndex(deps, collection) : Promise.reject(err)));
+    if (hits.some((hit) => !Number.isFinite(hit.score))) {
+      throw new InvalidInputError('the query vector gives scores beyond float32 range; scale it down', [{ pointer: req.vector ? '/vector' : '/query', detail: 'gives non-finite scores' }]);
+    }
     best = new Map();
     for (const hit of hits) {
       const id = String(hit.payload.document_id);

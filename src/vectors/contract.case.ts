@@ -9,6 +9,11 @@ export interface ContractSubject {
   index: VectorIndex;
   /** Closes the index and opens it again over the same storage, or undefined if it cannot. */
   reopen?: () => Promise<VectorIndex>;
+  /**
+   * Removes a collection's storage behind the adapter's back, the way a lost volume or another
+   * tool would (Qdrant: a raw DELETE; embedded: its directory removed), without telling `index`.
+   */
+  loseCollection: (name: string) => Promise<void>;
   cleanup: () => Promise<void>;
 }
 
@@ -181,11 +186,57 @@ export function runVectorIndexContract(adapter: string, make: () => Promise<Cont
       const all = await index.search(name, { vector: query, k: 30 });
       const page = await index.search(name, { vector: query, k: 5, offset: 5 });
       expect(page.map((h) => h.id)).toEqual(all.slice(5, 10).map((h) => h.id));
+      // The threshold is inclusive: a hit scoring exactly the threshold stays (issue 11: Qdrant
+      // itself keeps only scores above it, and dropped this one).
       const threshold = all[7]!.score;
+      const atLeast = all.filter((h) => h.score >= threshold).map((h) => h.id);
       const cut = await index.search(name, { vector: query, k: 30, scoreThreshold: threshold });
-      expect(cut.every((h) => h.score >= threshold - 1e-6)).toBe(true);
-      expect(cut.length).toBeGreaterThanOrEqual(8);
+      expect(cut.map((h) => h.id)).toEqual(atLeast);
+      expect(cut.map((h) => h.id)).toContain(all[7]!.id);
       expect(cut.length).toBeLessThan(30);
+      // Paging and the threshold together: the page past the boundary is the boundary's tail.
+      const tail = await index.search(name, { vector: query, k: 5, offset: 5, scoreThreshold: threshold });
+      expect(tail.map((h) => h.id)).toEqual(atLeast.slice(5, 10));
+      const beyond = await index.search(name, { vector: query, k: 5, offset: atLeast.length, scoreThreshold: threshold });
+      expect(beyond).toEqual([]);
+    });
+
+    it('keeps a hit exactly at the threshold for distances too (euclid: at most this far)', async () => {
+      const name = `contract_${randomUUID().slice(0, 8)}`;
+      names.push(name);
+      await index.ensureCollection({ name, dims: DIMS, distance: 'euclid' });
+      const points = makePoints(name, 20);
+      await index.upsert(name, points);
+      const query = vectorFor(4);
+      const all = await index.search(name, { vector: query, k: 20 });
+      for (let i = 1; i < all.length; i++) expect(all[i]!.score).toBeGreaterThanOrEqual(all[i - 1]!.score);
+      const threshold = all[5]!.score;
+      const cut = await index.search(name, { vector: query, k: 20, scoreThreshold: threshold });
+      expect(cut.map((h) => h.id)).toEqual(all.filter((h) => h.score <= threshold).map((h) => h.id));
+      expect(cut.map((h) => h.id)).toContain(all[5]!.id);
+    });
+
+    it('reports a collection lost behind its back as missing, never as no hits, and serves it again once re-created', async () => {
+      const name = await fresh();
+      const points = makePoints(name, 10);
+      await index.upsert(name, points);
+      // Warm every cache an adapter keeps about the collection.
+      expect(await index.search(name, { vector: points[0]!.vector, k: 3 })).toHaveLength(3);
+      expect(await index.count(name)).toBe(10);
+      await subject.loseCollection(name);
+      await expect(index.upsert(name, points.slice(0, 2))).rejects.toBeInstanceOf(NotFoundError);
+      await expect(index.search(name, { vector: points[0]!.vector, k: 3 })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(index.count(name)).rejects.toBeInstanceOf(NotFoundError);
+      expect(await index.collectionInfo(name)).toBeUndefined();
+      // Re-created with another dimension: nothing the adapter remembered of the old one may judge it.
+      await index.ensureCollection({ name, dims: 2 * DIMS, distance: 'cosine' });
+      const wide = points.map((p, i) => ({ ...p, vector: vectorFor(i + 100, 2 * DIMS) }));
+      await index.upsert(name, wide);
+      await expect(index.upsert(name, points.slice(0, 1))).rejects.toBeInstanceOf(InvalidInputError);
+      expect(await index.count(name)).toBe(10);
+      const [top] = await index.search(name, { vector: wide[3]!.vector, k: 1 });
+      expect(top!.id).toBe(wide[3]!.id);
+      expect(top!.score).toBeCloseTo(1, 4);
     });
 
     it('rejects a wrong dimension with a clear error, and a missing collection with not-found', async () => {

@@ -1,11 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCollection } from '../../src/catalog/collections.js';
 import { HashEmbedder } from '../../src/embedding/adapters/hash-embedder.js';
+import type { Embedder } from '../../src/embedding/embedder.js';
 import { ImportJobRunner } from '../../src/imports/job-runner.js';
 import { createImportJob, getJob } from '../../src/imports/job-store.js';
+import { importRecords, type ImportError } from '../../src/imports/import-records.js';
+import type { ParsedRecord } from '../../src/ingest/parsers/parsed-record.js';
 import { createHarness, waitForJob, type Harness } from '../helpers/app-harness.js';
-import { writeFile } from 'node:fs/promises';
+import { DATABASE_BACKENDS } from '../helpers/database.js';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 
 describe('imports (jobs)', () => {
@@ -59,5 +65,184 @@ describe('imports (jobs)', () => {
     const done = await getJob(h.deps.db, job.id);
     expect(done).toMatchObject({ status: 'completed', done: 300 });
     expect((done.state as { progress: { created: number; unchanged: number } }).progress).toMatchObject({ created: 300, unchanged: 0 });
+  });
+});
+
+/** An Embedder double whose `gatedCall`-th embedChunks call waits until released or aborted, so a test can act while a job is mid-run. */
+class GatedEmbedder extends HashEmbedder {
+  calls = 0;
+  reached!: Promise<void>;
+  private arrive!: () => void;
+  private open!: () => void;
+  private readonly opened: Promise<void>;
+
+  constructor(private readonly gatedCall: number) {
+    super(32, 32);
+    this.reached = new Promise((resolve) => (this.arrive = resolve));
+    this.opened = new Promise((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  override async embedChunks(chunks: Parameters<Embedder['embedChunks']>[0], options?: Parameters<Embedder['embedChunks']>[1]): Promise<Float32Array[]> {
+    this.calls += 1;
+    if (this.calls === this.gatedCall) {
+      this.arrive();
+      await Promise.race([this.opened, new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true }))]);
+    }
+    return super.embedChunks(chunks);
+  }
+}
+
+const post = async (h: Harness, path: string, body: string | Uint8Array, contentType = 'application/octet-stream') => {
+  const res = await h.app.request(path, { method: 'POST', body, headers: { 'content-type': contentType } });
+  return { status: res.status, body: (await res.json()) as any };
+};
+const uploadOf = async (h: Harness, id: string) => ((await getJob(h.deps.db, id)).state as { file: string }).file;
+const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `d${from + i}`, text: `document number ${from + i}` })).join('\n');
+
+describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel and cleanup (%s)', (backend) => {
+  it('imports the records around a gzip line longer than the limit, which is an error record with its line; a CSV quote that never closes fails the job naming the record and removes the upload', async () => {
+    const h = await createHarness({ embedder: new HashEmbedder(32, 32), backend, maxRecordBytes: 16 * 1024 });
+    try {
+      const ndjson = gzipSync([lines(3), JSON.stringify({ id: 'big', text: 'w '.repeat(500_000) }), lines(3, 3)].join('\n'));
+      expect(ndjson.length).toBeLessThan(20_000);
+      const accepted = await post(h, '/v1/collections/default/imports?format=ndjson', ndjson);
+      const job = await waitForJob(h, accepted.body.id);
+      expect(job).toMatchObject({ status: 'completed', done: 6, failed: 1, errors: [{ record: 4, detail: expect.stringMatching(/^the line is longer than 16384 bytes/) }] });
+      expect(existsSync(await uploadOf(h, job.id))).toBe(false);
+
+      const csv = gzipSync(`id,text\nc1,first\nc2,"never closed\n${'and on, and on\n'.repeat(5000)}`);
+      const failed = await waitForJob(h, (await post(h, '/v1/collections/default/imports?format=csv', csv)).body.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toMatch(/^the CSV record starting on line 3 is longer than 16384 characters/);
+      expect(failed.done).toBe(1);
+      expect((await h.call('GET', '/v1/collections/default/documents/c1')).status).toBe(200);
+      expect(existsSync(await uploadOf(h, failed.id))).toBe(false);
+      // A failed job is final: a restart does not pick it up again.
+      expect(await h.deps.imports.runner.resumeUnfinished()).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('makes records with NUL or too-deep metadata error records and imports every other record, its batch included', async () => {
+    const h = await createHarness({ embedder: new HashEmbedder(32, 32), backend });
+    try {
+      let deep: unknown = 'bottom';
+      for (let i = 0; i < 100; i += 1) deep = { d: deep };
+      const records = [
+        ...Array.from({ length: 10 }, (_, i) => ({ id: `ok${i}`, text: `fine record ${i}` })),
+        { id: 'nul-text', text: 'a\u0000b' },
+        { id: 'nul-key', text: 'x', metadata: { 'k\u0000': 1 } },
+        { id: 'nul\u0000id', text: 'x' },
+        { id: 'nul-label', text: 'x', labels: ['a\u0000'] },
+        { id: 'deep', text: 'x', metadata: { deep } },
+        ...Array.from({ length: 10 }, (_, i) => ({ id: `ok${10 + i}`, text: `fine record ${10 + i}` })),
+      ];
+      const accepted = await post(h, '/v1/collections/default/imports?format=ndjson', records.map((r) => JSON.stringify(r)).join('\n'));
+      const job = await waitForJob(h, accepted.body.id);
+      expect(job.error).toBeUndefined();
+      expect(job.status).toBe('completed');
+      expect(job.done).toBe(20);
+      expect(job.errors.map((e: { record: number; detail: string }) => [e.record, e.detail])).toEqual([
+        [11, expect.stringContaining('/text contains U+0000')],
+        [12, expect.stringContaining('key contains U+0000')],
+        [13, expect.stringContaining('/id contains U+0000')],
+        [14, expect.stringContaining('/labels/0 contains U+0000')],
+        [15, expect.stringContaining('nests deeper than')],
+      ]);
+      expect((await h.call('GET', '/v1/collections/default')).body.documents).toBe(20);
+      for (const id of ['ok0', 'ok9', 'ok10', 'ok19']) expect((await h.call('GET', `/v1/collections/default/documents/${id}`)).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('writes a batch the catalog refuses record by record, so only the culprit fails', async () => {
+    const h = await createHarness({ embedder: new HashEmbedder(32, 32), backend });
+    try {
+      const collection = await getCollection(h.deps.db, 'default');
+      // A blank id passes the field checks but not validateDocuments: the batch call fails whole.
+      const parsed: ParsedRecord[] = [{ record: 1, doc: { externalId: 'a', body: 'one' } }, { record: 2, doc: { externalId: '  ', body: 'blank id' } }, { record: 3, doc: { externalId: 'c', body: 'three' } }];
+      const seen: ImportError[] = [];
+      const progress = await importRecords({ db: h.deps.db, embedder: h.deps.embedder, collection, records: (async function* () { yield* parsed; })(), onBatch: async (_p, errors) => void seen.push(...errors) });
+      expect(progress).toMatchObject({ done: 2, failed: 1, created: 2, cursor: 3 });
+      expect(seen).toEqual([{ record: 2, detail: expect.stringContaining('is required') }]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('DELETE /v1/jobs/{id} cancels a running job at a batch boundary and removes its upload; again: unchanged; finished: 409; unknown: 404', async () => {
+    const embedder = new GatedEmbedder(2);
+    const h = await createHarness({ embedder, backend });
+    try {
+      const accepted = await post(h, '/v1/collections/default/imports?format=ndjson', lines(300));
+      await embedder.reached;
+      const file = await uploadOf(h, accepted.body.id);
+      const res = await h.call('DELETE', `/v1/jobs/${accepted.body.id}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ id: accepted.body.id, status: 'cancelled', done: 64 });
+      expect(existsSync(file)).toBe(false);
+      expect((await h.call('GET', `/v1/jobs/${accepted.body.id}`)).body.status).toBe('cancelled');
+      expect((await h.call('DELETE', `/v1/jobs/${accepted.body.id}`)).body).toMatchObject({ status: 'cancelled', done: 64 });
+      expect(await h.deps.imports.runner.resumeUnfinished()).toBe(0);
+
+      embedder.release();
+      const done = await waitForJob(h, (await post(h, '/v1/collections/default/imports?format=ndjson', lines(3))).body.id);
+      expect(done.status).toBe('completed');
+      const conflict = await h.call('DELETE', `/v1/jobs/${done.id}`);
+      expect(conflict.status).toBe(409);
+      expect(conflict.headers.get('content-type')).toContain('application/problem+json');
+      expect((await h.call('DELETE', '/v1/jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+      expect((await h.call('DELETE', '/v1/jobs/not-a-job')).status).toBe(404);
+    } finally {
+      embedder.release();
+      await h.close();
+    }
+  });
+
+  it('fails a job whose collection is deleted mid-import, and one still queued, removing both uploads', async () => {
+    const embedder = new GatedEmbedder(1);
+    const h = await createHarness({ embedder, backend });
+    try {
+      expect((await h.call('POST', '/v1/collections', { name: 'doomed' })).status).toBeLessThan(300);
+      const running = (await post(h, '/v1/collections/doomed/imports?format=ndjson', lines(100))).body.id;
+      const queued = (await post(h, '/v1/collections/doomed/imports?format=ndjson', lines(5))).body.id;
+      await embedder.reached;
+      const files = [await uploadOf(h, running), await uploadOf(h, queued)];
+      expect((await h.call('DELETE', '/v1/collections/doomed')).status).toBe(204);
+      embedder.release();
+      expect(await waitForJob(h, running)).toMatchObject({ status: 'failed', error: 'the collection was deleted during the import', collection_id: null });
+      expect(await waitForJob(h, queued)).toMatchObject({ status: 'failed', error: 'the collection was deleted' });
+      for (const file of files) expect(existsSync(file)).toBe(false);
+    } finally {
+      embedder.release();
+      await h.close();
+    }
+  });
+
+  it('fails, rather than starts again, a job that crashed the process twice at the same record', async () => {
+    const h = await createHarness({ embedder: new HashEmbedder(32, 32), backend });
+    try {
+      const collection = await getCollection(h.deps.db, 'default');
+      await mkdir(h.deps.imports.uploadsDir, { recursive: true });
+      const file = join(h.deps.imports.uploadsDir, 'crashing.upload');
+      await writeFile(file, lines(10));
+      const progress = { done: 0, failed: 0, cursor: 0, created: 0, updated: 0, unchanged: 0 };
+      const job = await createImportJob(h.deps.db, collection.id, { file, format: 'ndjson', mapping: {}, bytes: 1, bytesRead: 0, progress, lastStartCursor: 0, stalledStarts: 1 });
+      const runner = new ImportJobRunner({ db: h.deps.db, embedder: h.deps.embedder, logger: h.deps.logger });
+      expect(await runner.resumeUnfinished()).toBe(1);
+      await runner.idle();
+      const failed = await getJob(h.deps.db, job.id);
+      expect(failed.status).toBe('failed');
+      expect((failed.state as { error: string }).error).toBe('the import stopped the server 2 times in a row after record 0; it is not resumed again');
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      await h.close();
+    }
   });
 });

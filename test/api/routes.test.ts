@@ -126,7 +126,7 @@ describe('HTTP API routes (hash embedder double, PGlite, embedded index)', () =>
       expectProblem(await h.call('POST', '/v1/collections/default/search', { query: 'x', k: 1001 }), 422, 'invalid-input', '/k');
       expectProblem(await h.call('POST', '/v1/collections/default/search', { vector: [1, 2, 3] }), 422, 'invalid-input', '/vector');
       expectProblem(await h.call('POST', '/v1/collections/default/search', { query: 'x', filter: { year: { gte: 'old' } } }), 422, 'invalid-input', '/filter/year/gte');
-      expectProblem(await h.call('POST', '/v1/collections/default/search', { like: 'missing' }), 404, 'not-found');
+      expectProblem(await h.call('POST', '/v1/collections/default/search', { like: 'missing' }), 422, 'invalid-input', '/like');
       expectProblem(await h.call('POST', '/v1/collections/nope/search', { query: 'x' }), 404, 'not-found');
     });
 

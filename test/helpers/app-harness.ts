@@ -24,7 +24,7 @@ export interface Harness {
 }
 
 /** The real app over a fresh PGlite (or Postgres), an embedded index in a temp dir, and the given embedder. */
-export async function createHarness(opts: { embedder: Embedder; backend?: 'pglite' | 'postgres'; wrapIndex?: (index: VectorIndex) => VectorIndex; limits?: Partial<AppDeps['limits']> }): Promise<Harness> {
+export async function createHarness(opts: { embedder: Embedder; backend?: 'pglite' | 'postgres'; wrapIndex?: (index: VectorIndex) => VectorIndex; limits?: Partial<AppDeps['limits']>; auth?: AppDeps['auth']; logger?: AppDeps['logger']; maxRecordBytes?: number }): Promise<Harness> {
   const db: TestDatabase = await openTestDatabase(opts.backend ?? 'pglite');
   const dir = await mkdtemp(join(tmpdir(), 'biovec-app-'));
   const embedded = await EmbeddedIndex.openAt(dir);
@@ -35,14 +35,15 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
     index,
     embedder: opts.embedder,
     worker,
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
     limits: { maxBodyBytes: 1024 * 1024, maxDocumentsPerRequest: 200, maxUploadBytes: 64 * 1024 * 1024, ...opts.limits },
+    auth: opts.auth ?? { isOpenWithoutKeys: true },
     imports: { runner: undefined as unknown as ImportJobRunner, uploadsDir: join(dir, 'uploads') },
     collectionConfig: collectionConfigFor(opts.embedder),
     metrics: createMetrics({ embedder: opts.embedder, worker }),
     info: { version: 'test', catalog: db.handle.kind, index: 'embedded' },
   };
-  deps.imports.runner = new ImportJobRunner({ db: deps.db, embedder: opts.embedder, logger: deps.logger, onBatch: () => worker.notify() });
+  deps.imports.runner = new ImportJobRunner({ db: deps.db, embedder: opts.embedder, logger: deps.logger, onBatch: () => worker.notify(), maxRecordBytes: opts.maxRecordBytes });
   await ensureCollectionRecord(deps.db, deps.collectionConfig('default', { distance: 'cosine', chunkOverlap: defaultChunkOverlap(opts.embedder) }));
   worker.start(50);
   const app = createApp(deps);
@@ -78,11 +79,11 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
   };
 }
 
-/** Polls GET /v1/jobs/{id} until the job completes or fails. */
+/** Polls GET /v1/jobs/{id} until the job completes, fails or is cancelled. */
 export async function waitForJob(h: Harness, id: string): Promise<any> {
   for (let i = 0; i < 1200; i++) {
     const job = (await h.call('GET', `/v1/jobs/${id}`)).body;
-    if (job.status === 'completed' || job.status === 'failed') return job;
+    if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') return job;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`job ${id} did not finish`);

@@ -56,6 +56,24 @@ describe('parseCsv', () => {
     ]);
   });
 
+  it('stops with InvalidInputError naming the record when a quote never closes, after the records before it', async () => {
+    const input = gzipSync(`id,text\n1,ok\n2,"never closed\n${'more text, no quote\n'.repeat(5000)}3,after\n`);
+    const { records, error } = await collectUntilError(parseCsv(streamOf(input, 1000), {}, { maxRecordBytes: 10_000 }));
+    expect(records.map((r) => [r.record, r.doc?.externalId ?? r.error?.split(':')[0]])).toEqual([
+      [2, '1'],
+      [3, 'invalid CSV row'],
+    ]);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).detail).toMatch(/^the CSV record starting on line 3 is longer than 10000 characters \(BIOVEC_MAX_RECORD_BYTES\)/);
+  });
+
+  it('stops with InvalidInputError naming the line when one line is longer than maxRecordBytes', async () => {
+    const input = gzipSync(`id,text\n1,ok\n2,${'x'.repeat(100_000)}\n3,after\n`);
+    const { records, error } = await collectUntilError(parseCsv(streamOf(input, 1000), {}, { maxRecordBytes: 10_000 }));
+    expect(records.map((r) => r.doc?.externalId)).toEqual(['1']);
+    expect((error as InvalidInputError).detail).toBe('line 3 is longer than 10000 bytes (BIOVEC_MAX_RECORD_BYTES); the CSV cannot be read past it');
+  });
+
   it('throws InvalidInputError naming the columns found when the header lacks id or text', async () => {
     const { records, error } = await collectUntilError(parseCsv(streamOf('pmid,title,summary\n1,t,s\n')));
     expect(records).toEqual([]);

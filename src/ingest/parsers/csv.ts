@@ -1,10 +1,10 @@
 import { Readable, pipeline } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import { InvalidInputError } from '../../lib/errors.js';
-import { readLines } from '../../lib/read-lines.js';
+import { DEFAULT_MAX_LINE_BYTES, readLines } from '../../lib/read-lines.js';
 import { gunzipIfCompressed } from './gunzip-if-compressed.js';
 import { mapFields, resolveFieldNames, type FieldNames } from './map-fields.js';
-import type { FieldMapping, ParsedRecord } from './parsed-record.js';
+import type { FieldMapping, ParseOptions, ParsedRecord } from './parsed-record.js';
 
 interface CsvRow {
   record: Record<string, string>;
@@ -24,10 +24,14 @@ const BATCH_CHARS = 64 * 1024;
  * cells go to metadata as strings, except a `year` column of four digits, which becomes a
  * number. A row with the wrong number of cells or broken quoting becomes an error record.
  * @throws InvalidInputError when the header lacks an id or text column (naming the columns
- * found), a line is not valid UTF-8, or the gzip data is corrupt.
+ * found), a line is not valid UTF-8, the gzip data is corrupt, or a line or record is longer
+ * than `maxRecordBytes` (csv-parse cannot resynchronise after one, and a quote that never
+ * closes would swallow the rest of the file), after every record before it.
  */
-export async function* parseCsv(source: AsyncIterable<Uint8Array>, mapping: Partial<FieldMapping> = {}): AsyncGenerator<ParsedRecord> {
+export async function* parseCsv(source: AsyncIterable<Uint8Array>, mapping: Partial<FieldMapping> = {}, opts: ParseOptions = {}): AsyncGenerator<ParsedRecord> {
   const names = resolveFieldNames(mapping);
+  const maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const input: SourceState = { hasFailed: false, error: undefined };
   const separator = mapping.labelSeparator ?? DEFAULT_LABEL_SEPARATOR;
   // Skipped rows arrive through a callback, possibly before rows already buffered in the
   // stream; they are held here and released in line order.
@@ -41,13 +45,20 @@ export async function* parseCsv(source: AsyncIterable<Uint8Array>, mapping: Part
     // Strict column counts: a short or long row nearly always means a stray comma or quote,
     // and mapping its cells by position would silently shift fields. It is reported instead.
     skip_records_with_error: true,
+    // Counted in characters; csv-parse stops reading (quietly) once a record passes it.
+    max_record_size: maxRecordBytes,
     on_skip: (err, raw) => {
-      skipped.push({ record: startLine(typeof err?.lines === 'number' ? err.lines : 0, raw ?? ''), error: describeCsvError(err) });
+      const record = startLine(typeof err?.lines === 'number' ? err.lines : 0, raw ?? '');
+      if (err?.code === 'CSV_MAX_RECORD_SIZE') {
+        const detail = `the CSV record starting on line ${record} is longer than ${maxRecordBytes} characters (BIOVEC_MAX_RECORD_BYTES): a quote that never closes? The file cannot be read past it`;
+        input.hasFailed = true;
+        input.error = new InvalidInputError(detail, [{ pointer: `/lines/${record}`, detail: `longer than ${maxRecordBytes} characters` }]);
+      }
+      skipped.push({ record, error: describeCsvError(err) });
       return undefined;
     },
   });
-  const input: SourceState = { hasFailed: false, error: undefined };
-  pipeline(Readable.from(batchLines(source, input), { objectMode: false }), parser, () => {});
+  pipeline(Readable.from(batchLines(source, input, maxRecordBytes), { objectMode: false }), parser, () => {});
   for await (const row of parser as AsyncIterable<CsvRow>) {
     const line = startLine(row.info.lines, row.raw);
     while (skipped[0] !== undefined && skipped[0].record < line) yield skipped.shift() as ParsedRecord;
@@ -66,10 +77,15 @@ interface SourceState {
 // readLines decodes strictly (bad UTF-8 names its line) and drops CRs; CRLF inside a quoted
 // field therefore becomes LF. A failure ends the input cleanly instead of destroying the
 // parser, which would drop the records it still buffers.
-async function* batchLines(source: AsyncIterable<Uint8Array>, state: SourceState): AsyncGenerator<string> {
+async function* batchLines(source: AsyncIterable<Uint8Array>, state: SourceState, maxLineBytes: number): AsyncGenerator<string> {
   let batch = '';
   try {
-    for await (const line of readLines(gunzipIfCompressed(source))) {
+    for await (const line of readLines(gunzipIfCompressed(source), { maxLineBytes, onTooLong: 'yield' })) {
+      if (state.hasFailed) break;
+      if (line.isTooLong) {
+        const detail = `line ${line.number} is longer than ${maxLineBytes} bytes (BIOVEC_MAX_RECORD_BYTES); the CSV cannot be read past it`;
+        throw new InvalidInputError(detail, [{ pointer: `/lines/${line.number}`, detail: `longer than ${maxLineBytes} bytes` }]);
+      }
       batch += `${line.text}\n`;
       if (batch.length >= BATCH_CHARS) {
         yield batch;

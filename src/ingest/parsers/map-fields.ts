@@ -8,7 +8,7 @@ export interface FieldNames {
   title: string;
   text: readonly string[];
   labels: string;
-  /** Undefined: every field not used for id, title, text or labels. */
+  /** Undefined: the `metadata` object plus every other field not used for id, title, text or labels. */
   metadata: readonly string[] | undefined;
 }
 
@@ -17,6 +17,8 @@ export type MappedRecord = { doc: DocumentInput; error?: undefined } | { doc?: u
 // validateDocuments() rejects a whole batch over one long id; catching it per record here
 // keeps the rest of the batch.
 const MAX_ID_LENGTH = 512;
+/** The field holding a record's metadata object, as in POST …/documents. */
+const METADATA_FIELD = 'metadata';
 
 /** Applies defaults and fallbacks to a caller's partial mapping. */
 export function resolveFieldNames(mapping: Partial<FieldMapping> = {}): FieldNames {
@@ -58,8 +60,10 @@ export function mapFields(fields: Record<string, unknown>, names: FieldNames, re
   }
   const labels = readLabels(fields[names.labels]);
   if (labels === 'invalid') return { error: `"${names.labels}" must be a string or an array of strings` };
-  const used = new Set([idKey, textKey, names.title, names.labels].filter((n) => n !== undefined));
-  const doc: DocumentInput = { externalId, title, body, metadata: pickMetadata(fields, names.metadata, used) };
+  const used = new Set([idKey, textKey, names.title, names.labels, METADATA_FIELD].filter((n) => n !== undefined));
+  const metadata = pickMetadata(fields, names.metadata, used);
+  if (metadata === undefined) return { error: `"${METADATA_FIELD}" must be a JSON object` };
+  const doc: DocumentInput = { externalId, title, body, metadata };
   if (labels) doc.labels = labels;
   return { doc };
 }
@@ -82,10 +86,23 @@ function readLabels(value: unknown): string[] | undefined | 'invalid' {
   return labels;
 }
 
-function pickMetadata(fields: Record<string, unknown>, wanted: readonly string[] | undefined, used: Set<string>): Record<string, unknown> {
-  const keys = wanted ?? Object.keys(fields).filter((k) => !used.has(k));
+/**
+ * The record's `metadata` object is the document's metadata, as in POST …/documents (issue
+ * 10: it used to land in metadata.metadata, out of reach of filters); the record's other
+ * unused fields join it (flat files such as CSV have no nesting), the nested object winning
+ * a name both have. Undefined when `metadata` is present but neither an object nor `[]`.
+ */
+function pickMetadata(fields: Record<string, unknown>, wanted: readonly string[] | undefined, used: Set<string>): Record<string, unknown> | undefined {
+  let nested = hasValue(fields, METADATA_FIELD) ? fields[METADATA_FIELD] : {};
+  // Files written by other tools often hold an empty list where they mean "no metadata"
+  // (ChemProt's own release does); only a non-empty list or a scalar is an error.
+  if (Array.isArray(nested) && nested.length === 0) nested = {};
+  if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) return undefined;
+  const topLevel = Object.entries(fields).filter(([k, v]) => !used.has(k) && v !== undefined);
   // fromEntries defines own properties, so a "__proto__" field stays data, not a prototype.
-  return Object.fromEntries(keys.filter((k) => Object.hasOwn(fields, k) && fields[k] !== undefined).map((k) => [k, fields[k]]));
+  const merged = Object.fromEntries([...topLevel, ...Object.entries(nested)]);
+  if (wanted === undefined) return merged;
+  return Object.fromEntries(wanted.filter((k) => Object.hasOwn(merged, k) && merged[k] !== undefined).map((k) => [k, merged[k]]));
 }
 
 function quoteAll(names: readonly string[]): string {

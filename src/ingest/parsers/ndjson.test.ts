@@ -1,6 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/errors.js';
 import { validateDocuments } from '../ingest-documents.js';
@@ -60,6 +60,17 @@ describe('parseNdjson', () => {
     ]);
   });
 
+  it('takes a record\'s metadata object as the metadata (not metadata.metadata), with the other fields joining it', async () => {
+    const input = ['{"id": "m", "text": "x", "metadata": {"year": 2001, "journal": "J"}, "extra": 1, "journal": "top"}', '{"id": "n", "text": "y", "metadata": "not an object"}', '{"id": "e", "text": "z", "metadata": []}', '{"id": "f", "text": "w", "metadata": [1]}'].join('\n');
+    const records = await collect(parseNdjson(streamOf(input)));
+    expect(records).toEqual([
+      { record: 1, doc: { externalId: 'm', title: null, body: 'x', metadata: { extra: 1, journal: 'J', year: 2001 } } },
+      { record: 2, error: '"metadata" must be a JSON object' },
+      { record: 3, doc: { externalId: 'e', title: null, body: 'z', metadata: {} } },
+      { record: 4, error: '"metadata" must be a JSON object' },
+    ]);
+  });
+
   it('falls back to _id and abstract by default, but not when the caller names the fields', async () => {
     const input = '{"_id": "s1", "title": "T", "abstract": "A", "body": "B"}\n';
     const [byDefault] = await collect(parseNdjson(streamOf(input)));
@@ -97,6 +108,48 @@ describe('parseNdjson', () => {
     const docs = (await collect(parseNdjson(streamOf(input)))).map((r) => r.doc);
     expect(docs.every((d) => d !== undefined)).toBe(true);
     expect(() => validateDocuments(docs.flatMap((d) => (d ? [d] : [])))).not.toThrow();
+  });
+
+  it('makes a line longer than maxRecordBytes an error record, unread, and goes on (a small gzip expanding to a long line)', async () => {
+    const long = `{"id": "big", "text": "${'a'.repeat(200_000)}"}`;
+    const input = gzipSync(['{"id": "1", "text": "before"}', long, '{"id": "2", "text": "after"}'].join('\n'));
+    expect(input.length).toBeLessThan(2000);
+    const records = await collect(parseNdjson(streamOf(input, 512), {}, { maxRecordBytes: 10_000 }));
+    expect(records.map((r) => [r.record, r.doc?.externalId ?? r.error])).toEqual([
+      [1, '1'],
+      [2, 'the line is longer than 10000 bytes (BIOVEC_MAX_RECORD_BYTES); skipped unread'],
+      [3, '2'],
+    ]);
+  });
+
+  it('refuses a 256 MB single line from a gzip of a few hundred KB with bounded memory', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    const gzip = createGzip();
+    const compressed: Buffer[] = [];
+    gzip.on('data', (c: Buffer) => compressed.push(c));
+    const finished = new Promise((resolve) => gzip.on('end', resolve));
+    gzip.write('{"id": "1", "text": "before"}\n{"id": "bomb", "text": "');
+    for (let i = 0; i < 256; i += 1) if (!gzip.write(chunk)) await new Promise((resolve) => gzip.once('drain', resolve));
+    gzip.end('"}\n{"id": "2", "text": "after"}\n');
+    await finished;
+    const bomb = Buffer.concat(compressed);
+    expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
+    const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+    const baseline = used();
+    let peak = baseline;
+    async function* sampled(): AsyncGenerator<Uint8Array> {
+      for await (const piece of streamOf(bomb, 16 * 1024)) {
+        peak = Math.max(peak, used());
+        yield piece;
+      }
+    }
+    const records = await collect(parseNdjson(sampled()));
+    expect(records.map((r) => [r.record, r.doc?.externalId ?? r.error])).toEqual([
+      [1, '1'],
+      [2, expect.stringMatching(/^the line is longer than 4194304 bytes/)],
+      [3, '2'],
+    ]);
+    expect((peak - baseline) / 2 ** 20).toBeLessThan(64);
   });
 
   it('parses 200k generated records with heap growth under 50 MB', async () => {

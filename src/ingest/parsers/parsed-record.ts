@@ -41,3 +41,13 @@ export interface FieldMapping {
   /** CSV only: what separates labels inside the labels cell. Default `;`. */
   labelSeparator?: string;
 }
+
+/** Limits every parser applies to hostile or broken input (issue 10). */
+export interface ParseOptions {
+  /**
+   * Longest record held in memory, in bytes (characters for XML and CSV fields); default
+   * DEFAULT_MAX_LINE_BYTES (4 MiB). A longer NDJSON line or PubMed article becomes an error
+   * record; a CSV record, or one XML text or tag, past it stops the file there.
+   */
+  maxRecordBytes?: number;
+}

@@ -138,6 +138,54 @@ describe('parsePubmedXml', () => {
   });
 });
 
+describe('parsePubmedXml limits (issue 10)', () => {
+  const parseSmall = (xml: string | Uint8Array) => collectUntilError(parsePubmedXml(streamOf(xml, 4096), { maxRecordBytes: 10_000 }));
+
+  it('makes an article larger than maxRecordBytes an error record and goes on', async () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `<AbstractText>part ${i}</AbstractText>`).join('');
+    const big = `<PubmedArticle><MedlineCitation><PMID>2</PMID><Article><ArticleTitle>Big</ArticleTitle><Abstract>${many}</Abstract></Article></MedlineCitation></PubmedArticle>`;
+    const { records, error } = await parseSmall(gzipSync(articleSet(plain('1', 'A', 'a'), big, plain('3', 'C', 'c'))));
+    expect(error).toBeUndefined();
+    expect(records.map((r) => [r.record, r.doc?.externalId ?? r.error])).toEqual([
+      [1, '1'],
+      [2, 'the article is larger than 10000 characters (BIOVEC_MAX_RECORD_BYTES)'],
+      [3, '3'],
+    ]);
+  });
+
+  it.each([
+    ['a text node', `<ArticleTitle>${'t'.repeat(50_000)}</ArticleTitle>`],
+    ['a tag', `<ArticleTitle lang="${'t'.repeat(50_000)}">T</ArticleTitle>`],
+    ['a comment', `<!-- ${'<'.repeat(50_000)} -->`],
+  ])('stops with InvalidInputError naming the article when %s is longer than maxRecordBytes', async (_name, inner) => {
+    const bad = `<PubmedArticle><MedlineCitation><PMID>2</PMID><Article>${inner}</Article></MedlineCitation></PubmedArticle>`;
+    const { records, error } = await parseSmall(articleSet(plain('1', 'A', 'a'), bad, plain('3', 'C', 'c')));
+    expect(records.map((r) => r.doc?.externalId)).toEqual(['1']);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as InvalidInputError).detail).toBe('one XML text, tag or comment in article 2 is longer than 10000 characters (BIOVEC_MAX_RECORD_BYTES); the file cannot be read past it');
+  });
+
+  it('stops with InvalidInputError when elements nest too deep', async () => {
+    const deep = `<PubmedArticle>${'<i>'.repeat(1000)}${'</i>'.repeat(1000)}</PubmedArticle>`;
+    const { records, error } = await parseSmall(articleSet(plain('1', 'A', 'a'), deep));
+    expect(records.map((r) => r.doc?.externalId)).toEqual(['1']);
+    expect((error as InvalidInputError).detail).toBe('the XML nests deeper than 256 elements (article 2)');
+  });
+
+  it('never expands DTD entities: a billion-laughs article and an external entity are error records, the rest is read', async () => {
+    const laughs = Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`).join('');
+    const doctype = `<!DOCTYPE PubmedArticleSet [<!ENTITY lol0 "lol">${laughs}<!ENTITY xxe SYSTEM "file:///etc/passwd">]>`;
+    const xml = `<?xml version="1.0"?>${doctype}<PubmedArticleSet>${plain('1', 'A &lol9;', 'a')}${plain('2', 'B &xxe;', 'b')}${plain('3', 'C', 'c')}</PubmedArticleSet>`;
+    const { records, error } = await parseSmall(xml);
+    expect(error).toBeUndefined();
+    expect(records.map((r) => [r.record, r.doc?.externalId ?? r.error])).toEqual([
+      [1, expect.stringMatching(/undefined entity/)],
+      [2, expect.stringMatching(/undefined entity/)],
+      [3, '3'],
+    ]);
+  });
+});
+
 const pubmed = join(sharedData, 'pubmed');
 
 describe.skipIf(!existsSync(pubmed))('parsePubmedXml on NLM sample files (skipped: shared data ../shared/data/pubmed is absent)', () => {

@@ -2,7 +2,8 @@ import { TextDecoder } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.js';
 import { ArticleCollector } from './article-collector.js';
 import { gunzipIfCompressed } from './gunzip-if-compressed.js';
-import type { ParsedRecord } from './parsed-record.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../../lib/read-lines.js';
+import type { ParseOptions, ParsedRecord } from './parsed-record.js';
 import { articleToRecord } from './pubmed-article.js';
 
 /**
@@ -10,12 +11,13 @@ import { articleToRecord } from './pubmed-article.js';
  * detected by magic bytes) into one record per article, numbered from 1, holding one
  * article in memory. Metadata: journal, year, authors, mesh, doi (when present) and
  * publication_types. Bad articles (no PMID, no title and no abstract, book articles,
- * malformed XML inside the article) are error records.
+ * malformed XML inside the article, larger than `maxRecordBytes`) are error records.
  * @throws InvalidInputError for file-level problems: not PubMed XML, truncated, invalid
- * UTF-8 or corrupt gzip; every record before the problem has been yielded by then.
+ * UTF-8, corrupt gzip, one text node or tag longer than `maxRecordBytes`, nesting too deep;
+ * every record before the problem has been yielded by then.
  */
-export async function* parsePubmedXml(source: AsyncIterable<Uint8Array>): AsyncGenerator<ParsedRecord> {
-  const collector = new ArticleCollector(articleToRecord);
+export async function* parsePubmedXml(source: AsyncIterable<Uint8Array>, opts: ParseOptions = {}): AsyncGenerator<ParsedRecord> {
+  const collector = new ArticleCollector(articleToRecord, opts.maxRecordBytes ?? DEFAULT_MAX_LINE_BYTES);
   // fatal: bad bytes must not turn silently into U+FFFD; the decoder also drops a BOM.
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for await (const bytes of gunzipIfCompressed(source)) {

@@ -1,15 +1,25 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamUnavailableError } from '../../lib/errors.js';
 import { runVectorIndexContract } from '../contract.case.js';
-import { QdrantIndex } from './qdrant-index.js';
+import { QDRANT_VERIFIED_VERSION, QdrantIndex } from './qdrant-index.js';
 import type { QdrantIndexOptions } from './qdrant-index.js';
 import { toQdrantFilter } from './qdrant-filter.js';
 
 const QDRANT_URL = process.env.QDRANT_URL;
 
 describe.skipIf(!QDRANT_URL)(QDRANT_URL ? 'against the Qdrant at QDRANT_URL' : '(skipped: set QDRANT_URL to run against a real Qdrant)', () => {
+  it('runs against the Qdrant release docker-compose.yml pins (else re-verify and move the pin)', async () => {
+    const res = await fetch(`${QDRANT_URL!.replace(/\/+$/, '')}/`, { headers: process.env.QDRANT_API_KEY ? { 'api-key': process.env.QDRANT_API_KEY } : {} });
+    expect(((await res.json()) as { version: string }).version).toBe(QDRANT_VERIFIED_VERSION);
+  });
+
   runVectorIndexContract('qdrant', async () => ({
     index: new QdrantIndex({ url: QDRANT_URL!, apiKey: process.env.QDRANT_API_KEY, timeoutMs: 10_000 }),
+    // Another client deletes it: the adapter's caches still believe in it.
+    loseCollection: async (name: string) => {
+      const res = await fetch(`${QDRANT_URL!.replace(/\/+$/, '')}/collections/${name}`, { method: 'DELETE', headers: process.env.QDRANT_API_KEY ? { 'api-key': process.env.QDRANT_API_KEY } : {} });
+      if (!res.ok) throw new Error(`raw DELETE of ${name} answered ${res.status}`);
+    },
     cleanup: async () => undefined,
   }));
 });
@@ -203,14 +213,57 @@ describe('QdrantIndex over a stubbed fetch', () => {
   });
 
   it('sends a query request with the filter, paging and threshold, and reads hits back', async () => {
-    fetchMock.mockResolvedValueOnce(collection(2)).mockResolvedValueOnce(ok({ points: [{ id: 'a5f0c0de-0000-5000-8000-000000000001', version: 3, score: 0.93, payload: { document_id: 'd1' } }] }));
+    fetchMock.mockResolvedValueOnce(collection(2)).mockResolvedValueOnce(ok({ points: [
+      { id: 'a5f0c0de-0000-5000-8000-000000000001', version: 3, score: 0.93, payload: { document_id: 'd1' } },
+      { id: 'a5f0c0de-0000-5000-8000-000000000002', version: 3, score: 0.5, payload: { document_id: 'd2' } },
+      { id: 'a5f0c0de-0000-5000-8000-000000000003', version: 3, score: 0.499999, payload: { document_id: 'd3' } },
+    ] }));
     const hits = await makeIndex().search('docs', { vector: Float32Array.of(0.25, -1), k: 5, offset: 10, scoreThreshold: 0.5, filter: { must: [{ key: 'labels', match: 'cancer' }] } });
-    expect(hits).toEqual([{ id: 'a5f0c0de-0000-5000-8000-000000000001', score: 0.93, payload: { document_id: 'd1' } }]);
+    // Inclusive: the hit exactly at 0.5 stays; the one just under, which the relaxed query let through, goes.
+    expect(hits.map((h) => h.score)).toEqual([0.93, 0.5]);
+    expect(hits[0]).toEqual({ id: 'a5f0c0de-0000-5000-8000-000000000001', score: 0.93, payload: { document_id: 'd1' } });
     expect(sent(1)).toMatchObject({
       method: 'POST',
       url: `${BASE}/collections/docs/points/query`,
-      body: { query: [0.25, -1], limit: 5, offset: 10, score_threshold: 0.5, with_payload: true, filter: { must: [{ key: 'labels', match: { value: 'cancer' } }] } },
+      body: { query: [0.25, -1], limit: 5, offset: 10, with_payload: true, filter: { must: [{ key: 'labels', match: { value: 'cancer' } }] } },
     });
+    const sentThreshold = (sent(1).body as { score_threshold: number }).score_threshold;
+    expect(sentThreshold).toBeLessThan(0.5);
+    expect(sentThreshold).toBeGreaterThan(0.4999);
+  });
+
+  it('relaxes a distance threshold upwards and keeps hits at most that far', async () => {
+    fetchMock.mockResolvedValueOnce(collection(2, 'Euclid')).mockResolvedValueOnce(ok({ points: [
+      { id: 'a5f0c0de-0000-5000-8000-000000000001', version: 1, score: 1.5, payload: {} },
+      { id: 'a5f0c0de-0000-5000-8000-000000000002', version: 1, score: 2, payload: {} },
+      { id: 'a5f0c0de-0000-5000-8000-000000000003', version: 1, score: 2.00001, payload: {} },
+    ] }));
+    const hits = await makeIndex().search('docs', { vector: Float32Array.of(0.25, -1), k: 5, scoreThreshold: 2 });
+    expect(hits.map((h) => h.score)).toEqual([1.5, 2]);
+    expect((sent(1).body as { score_threshold: number }).score_threshold).toBeGreaterThan(2);
+  });
+
+  it('asks for uncompressed answers, which Qdrant sends without the chunked-gzip stall', async () => {
+    fetchMock.mockResolvedValueOnce(ok({ count: 0 }));
+    await makeIndex().count('docs');
+    expect(sent(0).headers.get('accept-encoding')).toBe('identity');
+  });
+
+  it('forgets a cached collection shape on a 404, so a re-created collection is read afresh', async () => {
+    fetchMock
+      .mockResolvedValueOnce(collection(2, 'Cosine'))
+      .mockResolvedValueOnce(ok({ operation_id: 1, status: 'completed' }))
+      .mockResolvedValueOnce(fail(404, 'Not found: Collection `docs` doesn\'t exist!'))
+      .mockResolvedValueOnce(collection(2, 'Euclid'))
+      .mockResolvedValueOnce(ok({ points: [] }));
+    const index = makeIndex();
+    await index.upsert('docs', [{ id: 'a5f0c0de-0000-5000-8000-000000000001', vector: Float32Array.of(0.5, 0.5), payload: {} }]);
+    const query = { vector: Float32Array.of(1, 0), k: 3, scoreThreshold: 2 };
+    await expect(index.search('docs', query)).rejects.toBeInstanceOf(NotFoundError);
+    // Re-created elsewhere as a euclid collection of the same dims: read again, not taken from memory.
+    await index.search('docs', query);
+    expect(sent(3)).toMatchObject({ method: 'GET', url: `${BASE}/collections/docs` });
+    expect((sent(4).body as { score_threshold: number }).score_threshold).toBeGreaterThan(2);
   });
 
   it('scrolls page by page with next_page_offset and returns Float32Array vectors', async () => {

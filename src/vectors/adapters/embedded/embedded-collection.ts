@@ -138,6 +138,12 @@ export class EmbeddedCollection {
     await this.wal.close();
   }
 
+  /** Lets go of a collection whose files are gone: waits for pending writes, closes the log, writes nothing. */
+  async abandon(): Promise<void> {
+    await this.serialised(async () => undefined).catch(() => undefined);
+    await this.wal.close().catch(() => undefined);
+  }
+
   private write(record: WalRecord): Promise<void> {
     return this.serialised(() => this.writeNow(record));
   }

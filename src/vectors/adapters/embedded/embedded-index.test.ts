@@ -16,6 +16,7 @@ runVectorIndexContract('embedded', async () => {
       subject.index = await EmbeddedIndex.openAt(dir);
       return subject.index;
     },
+    loseCollection: (name: string) => rm(join(dir, 'collections', name), { recursive: true, force: true }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
   return subject;
@@ -33,6 +34,7 @@ runVectorIndexContract('embedded (HNSW path, compaction every few writes)', asyn
       subject.index = await EmbeddedIndex.openAt(dir, tuning);
       return subject.index;
     },
+    loseCollection: (name: string) => rm(join(dir, 'collections', name), { recursive: true, force: true }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
   return subject;

@@ -57,6 +57,9 @@ export class EmbeddedIndex implements VectorIndex {
       }
       return;
     }
+    // Without meta.json nothing in the directory is a collection (create writes meta first):
+    // whatever is left, e.g. a snapshot written after the directory was removed, must not come back.
+    await rm(this.collectionDir(spec.name), { recursive: true, force: true });
     this.open.set(spec.name, await EmbeddedCollection.create(this.collectionDir(spec.name), spec, this.tuning));
   }
 
@@ -119,7 +122,11 @@ export class EmbeddedIndex implements VectorIndex {
   }
 
   async close(): Promise<void> {
-    for (const collection of this.open.values()) await collection.close();
+    for (const [name, collection] of this.open) {
+      // Compacting a removed collection would write a snapshot into a fresh directory.
+      if (await exists(join(this.collectionDir(name), 'meta.json'))) await collection.close();
+      else await collection.abandon();
+    }
     this.open.clear();
     await this.unlock();
   }
@@ -133,9 +140,18 @@ export class EmbeddedIndex implements VectorIndex {
   }
 
   private async load(name: string): Promise<EmbeddedCollection | undefined> {
+    if (!NAME.test(name)) return undefined;
+    const isOnDisk = await exists(join(this.collectionDir(name), 'meta.json'));
     const cached = this.open.get(name);
-    if (cached) return cached;
-    if (!NAME.test(name) || !(await exists(join(this.collectionDir(name), 'meta.json')))) return undefined;
+    if (cached && isOnDisk) return cached;
+    if (cached) {
+      // Its files were removed behind our back (a lost volume, an operator's rm): serving the
+      // copy in memory would answer from data that the next restart no longer has, and writes
+      // would go to an unlinked log. Report it missing, as Qdrant does (issue 11).
+      this.open.delete(name);
+      await cached.abandon();
+    }
+    if (!isOnDisk) return undefined;
     const collection = await EmbeddedCollection.open(this.collectionDir(name), this.tuning);
     this.open.set(name, collection);
     return collection;

@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_drops_idx" ON "outbox" USING btree ("index_name","id") WHERE "outbox"."op" = 'drop';
