@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,31 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poolRow } from '../src/embedding/pooling.js';
 import { REPO_ROOT, fixtureModel, maxAbsDiff, readReference } from './helpers/fixtures.js';
 import { HubServer } from './helpers/hub-server.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runTsx, type Run } from './helpers/run-tsx.js';
 
 let work: string;
 const baseEnv = () => ({ PATH: process.env.PATH, HOME: work, BIOVEC_CACHE_DIR: join(work, 'cache'), HF_HUB_CACHE: join(work, 'hf'), BIOVEC_THREADS: '1' });
 
 /** Runs the real CLI entry point (from source, through tsx) as a user would. */
 function cli(args: string[], opts: { stdin?: string | Buffer; env?: Record<string, string | undefined> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts'), ...args], {
-      cwd: REPO_ROOT, // where node resolves --import tsx
-      env: { ...baseEnv(), ...opts.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
+  return runTsx(join(REPO_ROOT, 'src', 'cli.ts'), args, { stdin: opts.stdin, env: { ...baseEnv(), ...opts.env } });
 }
 
 beforeAll(async () => {
