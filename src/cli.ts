@@ -1,123 +1,13 @@
-import { Command, Option } from 'commander';
-import { addConfigOptions, configFrom } from './cli/config-options.js';
-import { runEmbedCommand } from './cli/embed-command.js';
-import { loadEmbedderForCli } from './cli/load-for-cli.js';
-import { describeModel } from './cli/model-command.js';
-import { runErsiliaCsv } from './cli/run-command.js';
-import { addStoreCommands } from './cli/store-commands.js';
-import { addDataCommands } from './cli/data-commands.js';
-import { addKeyCommands } from './cli/key-commands.js';
-import { addEvalCommands } from './cli/eval-commands.js';
-import type { OnnxEmbedder } from './embedding/onnx-embedder.js';
-import { AppError } from './lib/errors.js';
-
-const env = process.env;
-
-async function withEmbedder<T>(command: Command, work: (embedder: OnnxEmbedder) => Promise<T>): Promise<T> {
-  const embedder = await loadEmbedderForCli(configFrom(command, env));
-  try {
-    return await work(embedder);
-  } finally {
-    await embedder.close();
-  }
-}
-
-export function buildProgram(): Command {
-  const program = addConfigOptions(
-    new Command('biovec')
-      .description('Biomedical text embeddings (default: eos1086, BioMed-RoBERTa CLS vectors) and semantic search')
-      .version('0.1.0')
-      .showHelpAfterError(),
-  );
-
-  program
-    .command('embed')
-    .description('Embed texts: one per line, or JSONL objects; writes JSONL {index, id?, embedding, tokens, dropped_tokens}')
-    .argument('[file]', 'input file (default: stdin)')
-    .option('-o, --output <file>', 'output file (default: stdout)')
-    .addOption(new Option('--format <format>', 'input format').choices(['auto', 'lines', 'jsonl']).default('auto'))
-    .option('--text-field <name>', 'JSONL field holding the text', 'text')
-    .option('--id-field <name>', 'JSONL field copied to the output as id', 'id')
-    .option('--no-truncate', 'refuse inputs longer than the model limit instead of truncating them')
-    .addOption(new Option('--prompt <role>', 'put the model\'s query or document prompt before each text (bge: an instruction before queries)').choices(['query', 'document']))
-    .action(async (file: string | undefined, o: { output?: string; format: 'auto' | 'lines' | 'jsonl'; textField: string; idField: string; truncate: boolean; prompt?: 'query' | 'document' }, cmd: Command) => {
-      await withEmbedder(cmd, async (embedder) => {
-        const prefix = o.prompt ? embedder.info.prompts[o.prompt] : undefined;
-        const { count } = await runEmbedCommand({ embedder, input: file, output: o.output, format: o.format, textField: o.textField, idField: o.idField, truncate: o.truncate, prefix });
-        process.stderr.write(`biovec: embedded ${count} input(s) with ${embedder.info.modelId}\n`);
-      });
-    });
-
-  program
-    .command('run')
-    .description('Ersilia-style run: CSV with an "input" column in, CSV key,input,dim_000.. out')
-    .requiredOption('-i, --input <file>', 'input CSV')
-    .requiredOption('-o, --output <file>', 'output CSV')
-    .option('--column <name>', 'input column', 'input')
-    .option('--no-truncate', 'refuse inputs longer than the model limit instead of truncating them')
-    .action(async (o: { input: string; output: string; column: string; truncate: boolean }, cmd: Command) => {
-      await withEmbedder(cmd, async (embedder) => {
-        const { rows } = await runErsiliaCsv({ embedder, input: o.input, output: o.output, column: o.column, truncate: o.truncate });
-        process.stderr.write(`biovec: wrote ${rows} row(s) to ${o.output}\n`);
-      });
-    });
-
-  addStoreCommands(program, env);
-  addDataCommands(program, env);
-  addKeyCommands(program, env);
-  addEvalCommands(program, env);
-
-  program
-    .command('serve')
-    .description('Serve the HTTP API (default http://127.0.0.1:8080; /docs for the API)')
-    .action(async (_o: unknown, cmd: Command) => {
-      const config = configFrom(cmd, env);
-      const { startServer } = await import('./main.js');
-      const server = await startServer(config);
-      process.stderr.write(`biovec: serving ${server.url} (docs at ${server.url}/docs)\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
-      await server.close();
-      // close() keeps its deadline by giving up on stuck work (an inference mid-batch); exit
-      // rather than let that work hold the process past it.
-      process.exit(process.exitCode ?? 0);
-    });
-
-  const model = program.command('model').description('Fetch and inspect models');
-  model
-    .command('pull')
-    .description('Download a model (hub layout, resumable) and convert it to ONNX, ready for offline use')
-    .argument('[id]', 'hub id or directory (default: --model)')
-    .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
-      if (id) cmd.parent!.parent!.setOptionValue('model', id);
-      await withEmbedder(cmd, async (embedder) => {
-        process.stdout.write(`${JSON.stringify(describeModel(embedder))}\n`);
-      });
-    });
-  model
-    .command('info')
-    .description('Load the configured model and print what it produces (dims, pooling, max tokens, revision)')
-    .action(async (_o: unknown, cmd: Command) => {
-      await withEmbedder(cmd, async (embedder) => {
-        process.stdout.write(`${JSON.stringify(describeModel(embedder), null, 2)}\n`);
-      });
-    });
-  return program;
-}
+import { buildProgram } from './cli/program.js';
+import { describeFailure } from './cli/exit-codes.js';
 
 async function main(): Promise<void> {
   try {
-    await buildProgram().parseAsync(process.argv);
+    await buildProgram(process.env).parseAsync(process.argv);
   } catch (err) {
-    if (err instanceof AppError) {
-      process.stderr.write(`biovec: ${err.detail}\n`);
-      process.exitCode = err.code === 'invalid-input' ? 2 : 1;
-    } else {
-      process.stderr.write(`biovec: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    }
+    const { exitCode, message } = describeFailure(err);
+    if (message) process.stderr.write(`biovec: ${message}\n`);
+    process.exitCode = exitCode;
   }
 }
 

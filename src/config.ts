@@ -17,6 +17,8 @@ export const configSchema = z.object({
   model: z.string().min(1).default('allenai/biomed_roberta_base')
     .describe('Model: a local directory or a Hugging Face id (org/name[@revision]). Default: eos1086 (BioMed-RoBERTa)'),
   modelRevision: z.string().min(1).default('main').describe('Hub revision (branch, tag or commit) when --model is a hub id'),
+  servedModelName: z.string().default('')
+    .describe('The model name /v1/models lists and /v1/embeddings answers with; empty = the hub id, or a local directory\'s name (never its path)'),
   pooling: z.enum(['auto', 'cls', 'mean']).default('auto')
     .describe('cls = first token of the last hidden state (eos1086); mean = mask-weighted mean; auto = the model\'s sentence-transformers setting, else cls'),
   normalize: z.enum(['auto', 'true', 'false']).default('auto')

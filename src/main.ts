@@ -63,6 +63,7 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       collectionConfig: collectionConfigFor(embedder),
       metrics,
       info: { version: API_VERSION, catalog: stores.describe.catalog, index: stores.describe.index, node: process.version },
+      servedModelName: config.servedModelName || undefined,
     };
     await checkAuthPolicy(config.host, deps, logger);
     await ensureCollectionRecord(deps.db, deps.collectionConfig(config.defaultCollection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
@@ -129,6 +130,8 @@ function withQueueWaitBound(embedder: Embedder, maxQueueWaitMs: number): Embedde
     close: () => embedder.close(),
     ...(embedder.stats ? { stats: () => embedder.stats!() } : {}),
     ...(embedder.observe ? { observe: (fn) => embedder.observe!(fn) } : {}),
+    ...(embedder.tokenize ? { tokenize: (texts, options) => embedder.tokenize!(texts, options) } : {}),
+    ...(embedder.decode ? { decode: (ids, options) => embedder.decode!(ids, options) } : {}),
   };
 }
 

@@ -1,11 +1,18 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/cli/program.js';
+import { EXIT_CODES } from '../src/cli/exit-codes.js';
 import { poolRow } from '../src/embedding/pooling.js';
 import { REPO_ROOT, fixtureModel, maxAbsDiff, readReference } from './helpers/fixtures.js';
+import { openTestDatabase } from './helpers/database.js';
 import { HubServer } from './helpers/hub-server.js';
 import { runTsx, type Run } from './helpers/run-tsx.js';
 
@@ -15,6 +22,31 @@ const baseEnv = () => ({ PATH: process.env.PATH, HOME: work, BIOVEC_CACHE_DIR: j
 /** Runs the real CLI entry point (from source, through tsx) as a user would. */
 function cli(args: string[], opts: { stdin?: string | Buffer; env?: Record<string, string | undefined> } = {}): Promise<Run> {
   return runTsx(join(REPO_ROOT, 'src', 'cli.ts'), args, { stdin: opts.stdin, env: { ...baseEnv(), ...opts.env } });
+}
+
+interface Served {
+  child: ChildProcess;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts `biovec serve` as its own process and resolves once it says it is serving. */
+function serveCli(args: string[], env: Record<string, string | undefined> = {}): Promise<Served> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts'), 'serve', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env } });
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('biovec: serving ')) resolve({ child, stderr: () => stderr, stop });
+    });
+    child.stdout!.resume();
+    void exited.then(() => reject(new Error(`serve exited before serving: ${stderr}`)));
+  });
 }
 
 beforeAll(async () => {
@@ -117,10 +149,37 @@ describe('biovec model', () => {
     expect(JSON.parse(info.stdout)).toMatchObject({ max_tokens: 128, architecture: 'roberta' });
   });
 
-  it('offline with an empty cache says what to do', async () => {
+  it('offline with an empty cache says why and the next steps that work', async () => {
     const res = await cli(['model', 'info', '--model', 'allenai/never-pulled'], { env: { HF_HUB_OFFLINE: '1' } });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/not in the cache .*biovec model pull allenai\/never-pulled/);
+    expect(res.code).toBe(EXIT_CODES.environment);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/HF_HUB_OFFLINE is set, and allenai\/never-pulled@main is not in the cache .*biovec model pull allenai\/never-pulled.*HF_ENDPOINT=<url> for a mirror.*--model DIR/);
+  });
+
+  it('an unreachable hub with an empty cache gives the network\'s reason and the next steps, not "set HF_HUB_OFFLINE"', async () => {
+    // A port that was free a moment ago: nothing listens, so the connection is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const res = await cli(['model', 'info', '--model', 'allenai/never-pulled'], { env: { HF_ENDPOINT: `http://127.0.0.1:${port}` } });
+    expect(res.code).toBe(EXIT_CODES.environment);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain(`cannot reach http://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}), and`);
+    expect(res.stderr).toMatch(/, and allenai\/never-pulled@main is not in the cache .*biovec model pull allenai\/never-pulled.*HF_ENDPOINT.*--model DIR/);
+    expect(res.stderr).not.toContain('HF_HUB_OFFLINE');
+  });
+
+  it('serve shows the download of each file and the conversion (plain lines off a terminal)', async () => {
+    const fresh = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(work, 'serve-hf'), BIOVEC_CACHE_DIR: join(work, 'serve-cache') };
+    const server = await serveCli(['--model', 'allenai/tiny-roberta', '--data-dir', join(work, 'serve-progress')], fresh);
+    await server.stop();
+    const lines = server.stderr().split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^biovec: downloading config\.json: done, \d+ B of \d+ B \(100%\)/));
+    expect(lines).toContainEqual(expect.stringMatching(/^biovec: downloading model\.safetensors: done, [\d.]+ [KM]?B of [\d.]+ [KM]?B \(100%\)/));
+    const converting = lines.findIndex((l) => /^biovec: converting .*model\.safetensors to ONNX/.test(l));
+    expect(converting).toBeGreaterThan(lines.findIndex((l) => l.includes('downloading model.safetensors')));
+    expect(converting).toBeLessThan(lines.findIndex((l) => l.startsWith('biovec: serving ')));
   });
 
   it('--help lists every setting with its env var', async () => {
@@ -255,5 +314,151 @@ describe('biovec keys', () => {
     const bad = await cli(['keys', 'create', '--scope', 'root', '--data-dir', dataDir]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/root/);
+  });
+});
+
+describe('exit codes: one line and one code per kind of failure', () => {
+  const model = ['--model', fixtureModel('tiny-roberta')];
+  const oneLine = (stderr: string) => stderr.trim().split('\n');
+
+  it('a missing input file is a usage error (2), said in one line, for embed, run -i and ingest', async () => {
+    const missing = join(work, 'no-such-input.jsonl');
+    for (const args of [['embed', missing], ['run', '-i', missing, '-o', join(work, 'never.csv')], ['ingest', missing, '--data-dir', join(work, 'never-data')]]) {
+      const res = await cli([...args, ...model]);
+      expect(res.code, `${args[0]}: ${res.stderr}`).toBe(EXIT_CODES.usage);
+      expect(oneLine(res.stderr)).toEqual([`biovec: input file ${missing} does not exist`]);
+    }
+    const dir = await cli(['embed', work, ...model]);
+    expect(dir.code).toBe(2);
+    expect(oneLine(dir.stderr)).toEqual([`biovec: input file ${work} is a directory, not a file`]);
+  });
+
+  it('an unknown option or command is a usage error (2); help and version exit 0', async () => {
+    const option = await cli(['embed', '--no-such-flag']);
+    expect(option.code).toBe(EXIT_CODES.usage);
+    expect(option.stderr).toContain("unknown option '--no-such-flag'");
+    const command = await cli(['frobnicate']);
+    expect(command.code).toBe(EXIT_CODES.usage);
+    expect(command.stderr).toContain("unknown command 'frobnicate'");
+    const missingArg = await cli(['run', '-o', join(work, 'x.csv')]);
+    expect(missingArg.code).toBe(EXIT_CODES.usage);
+    expect(missingArg.stderr).toContain("required option '-i, --input <file>' not specified");
+    expect((await cli(['--version'])).code).toBe(0);
+  });
+
+  it('a model that is not there is the environment (1), in one line', async () => {
+    const res = await cli(['embed', '--model', join(work, 'no-such-model')], { stdin: 'x\n' });
+    expect(res.code).toBe(EXIT_CODES.environment);
+    expect(oneLine(res.stderr)).toHaveLength(1);
+  });
+
+  it('an output file in a missing directory is a usage error (2), in one line, not a stack', async () => {
+    const out = join(work, 'no-such-dir', 'out.csv');
+    const input = join(work, 'one.csv');
+    await writeFile(input, 'input\nx\n');
+    for (const args of [['embed', '-o', out], ['run', '-i', input, '-o', out], ['export', '-o', out, '--data-dir', join(work, 'never-data')]]) {
+      const res = await cli([...args, ...model], { stdin: 'x\n' });
+      expect(res.code, `${args[0]}: ${res.stderr}`).toBe(EXIT_CODES.usage);
+      expect(oneLine(res.stderr)).toEqual([`biovec: cannot write ${out}: directory ${join(work, 'no-such-dir')} does not exist`]);
+    }
+  });
+
+  it('biovec --help prints the exit-code table', async () => {
+    const res = await cli(['--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/Exit codes:\n\s+0\s+success\n\s+1\s+environment[\s\S]*\n\s+2\s+usage or input[\s\S]*\n\s+3\s+reconcile found drift/);
+  });
+});
+
+describe('biovec <command> --help', () => {
+  const walk = (command: Command): Command[] => [command, ...command.commands.flatMap(walk)];
+
+  it('every option of every command has a description, and each command\'s help lists its own options and the settings', () => {
+    const program = buildProgram({});
+    for (const command of walk(program)) {
+      const help = command.helpInformation();
+      for (const option of command.options) {
+        expect(option.description.replace(/\[env \w+\]/, '').trim(), `${command.name()} ${option.flags}`).not.toBe('');
+        expect(help, `${command.name()} --help`).toContain(option.flags);
+      }
+      if (command !== program) expect(help, `${command.name()} --help`).toContain('--max-batch-tokens <value>');
+    }
+  });
+
+  it('serve --help shows the settings serve reads, with their env vars', async () => {
+    const res = await cli(['serve', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/--port <value>\s+HTTP port \[env BIOVEC_PORT\]/);
+    expect(res.stdout).toContain('--data-dir <value>');
+  });
+});
+
+describe('the CLI beside a running server (embedded defaults)', () => {
+  const tiny = fixtureModel('tiny-roberta');
+  let dataDir: string;
+  let server: Served;
+  beforeAll(async () => {
+    dataDir = join(work, 'served-data');
+    server = await serveCli(['--data-dir', dataDir, '--model', tiny]);
+  });
+  afterAll(async () => server?.stop());
+
+  it('ingest, search, export and a second serve name the server and its pid before loading any model', async () => {
+    const input = join(work, 'served.jsonl');
+    await writeFile(input, `${JSON.stringify({ id: 'a', text: 'Aspirin' })}\n`);
+    // A model that does not exist: the lock must be noticed first, or this would fail on the model.
+    const noModel = ['--model', join(work, 'no-such-model')];
+    const want = `biovec: a biovec server (pid ${server.child.pid}) holds the embedded index at ${join(dataDir, 'index')}; stop it or use the API`;
+    for (const args of [['ingest', input], ['search', 'aspirin'], ['export', '-o', join(work, 'served.csv')], ['serve']]) {
+      const res = await cli([...args, '--data-dir', dataDir, ...noModel]);
+      expect(res.code, `${args[0]}: ${res.stderr}`).toBe(EXIT_CODES.environment);
+      expect(res.stderr, args[0]).toContain(want);
+      expect(res.stderr.trim().split('\n'), args[0]).toHaveLength(1);
+    }
+  });
+
+  it('keys says that the PGlite catalog is the server\'s while it runs, and what to do', async () => {
+    const res = await cli(['keys', 'list', '--data-dir', dataDir]);
+    expect(res.code).toBe(EXIT_CODES.environment);
+    expect(res.stderr).toContain(`biovec: a biovec server (pid ${server.child.pid}) holds the embedded catalog at ${join(dataDir, 'catalog')} (PGlite: one process at a time); stop it, or use Postgres (DATABASE_URL)`);
+  });
+
+  it.runIf(process.env.TEST_DATABASE_URL)('keys work while a server holds the embedded index, with a Postgres catalog', async () => {
+    const database = await openTestDatabase('postgres');
+    const pgDataDir = join(work, 'served-pg');
+    const pgServer = await serveCli(['--data-dir', pgDataDir, '--model', tiny], { DATABASE_URL: database.url });
+    try {
+      const env = { DATABASE_URL: database.url };
+      const created = await cli(['keys', 'create', '--scope', 'read', '--data-dir', pgDataDir], { env });
+      expect(created.code, created.stderr).toBe(0);
+      const listed = await cli(['keys', 'list', '--data-dir', pgDataDir], { env });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ scope: 'read', prefix: created.stdout.trim().slice(3, 11) });
+      const search = await cli(['search', 'x', '--data-dir', pgDataDir], { env });
+      expect(search.code).toBe(EXIT_CODES.environment);
+      expect(search.stderr).toContain(`a biovec server (pid ${pgServer.child.pid}) holds the embedded index`);
+    } finally {
+      await pgServer.stop();
+      await database.cleanup();
+    }
+  });
+});
+
+describe('biovec search uses the model its collection records', () => {
+  it('searches without --model, and refuses another model naming the one to pass', async () => {
+    const dataDir = join(work, 'search-model');
+    const bert = fixtureModel('tiny-bert');
+    const input = join(work, 'bert.jsonl');
+    await writeFile(input, [{ id: 'b1', text: 'BRCA1 and breast cancer' }, { id: 'b2', text: 'Aspirin inhibits COX' }].map((r) => JSON.stringify(r)).join('\n'));
+    const ingested = await cli(['ingest', input, '-c', 'bert', '--data-dir', dataDir, '--model', bert]);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    // No --model: the default (a hub model, not in this empty cache) must not be what is loaded.
+    const found = await cli(['search', 'BRCA1 and breast cancer', '-c', 'bert', '--json', '--data-dir', dataDir], { env: { HF_HUB_OFFLINE: '1' } });
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).results[0]).toMatchObject({ id: 'b1' });
+    const other = await cli(['search', 'x', '-c', 'bert', '--data-dir', dataDir, '--model', fixtureModel('tiny-roberta')]);
+    expect(other.code).toBe(EXIT_CODES.usage);
+    expect(other.stderr).toContain(`collection bert holds vectors of ${bert} (32-d, cls pooling); the loaded model differs in modelId`);
+    expect(other.stderr).toContain(`search it with --model ${bert}`);
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const FIXTURE_MODEL = join(REPO_ROOT, 'test', 'fixtures', 'models', 'tiny-roberta');
+export const FIXTURE_MODEL = join(REPO_ROOT, 'test', 'fixtures', 'models', 'tiny-roberta');
 
 export interface ServedBiovec {
   url: string;
@@ -50,14 +50,15 @@ async function freePort(): Promise<number> {
  * src/ (CI builds it in `npm ci`), else the sources through tsx, so a local run never tests
  * stale code.
  */
-function cliCommand(): string[] {
+export function cliCommand(): string[] {
   const dist = join(REPO_ROOT, 'dist', 'cli.js');
   const newestSrc = spawnSync('find', [join(REPO_ROOT, 'src'), '-name', '*.ts', '-newer', dist], { encoding: 'utf8' });
   const isFresh = existsSync(dist) && newestSrc.status === 0 && newestSrc.stdout.trim() === '';
   return isFresh ? [join(REPO_ROOT, 'bin', 'biovec.js')] : ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli.ts')];
 }
 
-function baseEnv(dataDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+/** The environment a served or CLI biovec runs with: everything under dataDir, offline, on the fixture model. */
+export function baseEnv(dataDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH, HOME: dataDir, BIOVEC_DATA_DIR: join(dataDir, 'data'), BIOVEC_CACHE_DIR: join(dataDir, 'cache'),
     HF_HUB_CACHE: join(dataDir, 'hf'), HF_HUB_OFFLINE: 'true', BIOVEC_MODEL: FIXTURE_MODEL, BIOVEC_THREADS: '1', BIOVEC_LOG_LEVEL: 'warn', ...extra,

@@ -32,6 +32,11 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/embeddings': 'read',
   'POST /embed': 'read',
   'POST /run': 'read',
+  'GET /v1/models': 'read',
+  'POST /': 'read',
+  'POST /tokenize': 'read',
+  'POST /decode': 'read',
+  'GET /card': 'read',
 };
 
 /**

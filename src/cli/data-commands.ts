@@ -9,7 +9,10 @@ import { importAndIndex } from '../imports/import-and-index.js';
 import { detectFormat, parserFor, type ImportFormat } from '../imports/import-records.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { searchDocuments } from '../search/search-service.js';
+import { ENV_NAMES } from '../config.js';
 import { configFrom } from './config-options.js';
+import { checkInputFile, checkOutputFile } from './input-file.js';
+import { withCollectionModel } from './collection-model.js';
 import { withModelAndStores, withStores } from './with-stores.js';
 import { createProgress } from './progress.js';
 
@@ -21,21 +24,25 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .argument('[file]', 'input file (default: stdin)')
     .option('-c, --collection <name>', 'collection (created with the loaded model if absent)', 'default')
     .addOption(new Option('--format <format>', 'input format (default: from the file name)').choices(['ndjson', 'csv', 'pubmed']))
-    .option('--id-field <name>').option('--title-field <name>').option('--text-field <name>').option('--labels-field <name>')
+    .option('--id-field <name>', 'field (CSV: column) holding the document id (default: id, then _id)')
+    .option('--title-field <name>', 'field holding the title (default: title)')
+    .option('--text-field <name>', 'field holding the text (default: text, then abstract, then body)')
+    .option('--labels-field <name>', 'field holding the labels: a string or a list (CSV: ;-separated) (default: labels)')
     .addOption(new Option('--id-from <source>', 'record: number documents by their line (for data without ids, e.g. ChemProt)').choices(['field', 'record']).default('field'))
     .action(async (file: string | undefined, o: { collection: string; format?: ImportFormat; idField?: string; titleField?: string; textField?: string; labelsField?: string; idFrom: 'field' | 'record' }, cmd: Command) => {
       const config = configFrom(cmd, env);
       const format = o.format ?? detectFormat(file ?? '');
       if (!format) throw new InvalidInputError('say the input format with --format ndjson|csv|pubmed');
+      await checkInputFile(file);
       await withModelAndStores(config, async (embedder, { database, index }) => {
         const collection = await ensureCollectionRecord(database.db, collectionConfigFor(embedder)(o.collection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
         const source = file && file !== '-' ? createReadStream(file) : process.stdin;
-        const progress = createProgress(`ingesting into ${o.collection}`, { unit: 'bytes' });
+        const progress = createProgress(`ingesting into ${o.collection}`, { unit: 'bytes', countLabel: 'records' });
         if (file && file !== '-') progress.setTotal((await stat(file)).size);
         const mapping = Object.fromEntries(Object.entries({ id: o.idField, title: o.titleField, text: o.textField, labels: o.labelsField, idFrom: o.idFrom }).filter(([, v]) => v));
         const { progress: result, errors, outboxPending: left } = await importAndIndex({
           db: database.db, index, embedder, collection, records: parserFor(format, source as AsyncIterable<Uint8Array>, mapping, { maxRecordBytes: config.maxRecordBytes }),
-          onBatch: () => progress.update((source as { bytesRead?: number }).bytesRead ?? 0),
+          onBatch: (p) => progress.update((source as { bytesRead?: number }).bytesRead ?? 0, { count: p.done + p.failed }),
         });
         progress.stop();
         for (const e of errors.slice(0, 20)) process.stderr.write(`biovec: record ${e.record} skipped: ${e.detail}\n`);
@@ -50,21 +57,26 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .option('-c, --collection <name>', 'collection', 'default')
     .option('-k <n>', 'documents to return', '10')
     .option('--labels <list>', 'only documents with any of these comma-separated labels')
-    .option('--year-gte <year>').option('--year-lte <year>')
+    .option('--year-gte <year>', 'only documents published in or after this year')
+    .option('--year-lte <year>', 'only documents published in or before this year')
     .option('--json', 'JSON output')
     .action(async (query: string, o: { collection: string; k: string; labels?: string; yearGte?: string; yearLte?: string; json?: boolean }, cmd: Command) => {
       const config = configFrom(cmd, env);
-      await withModelAndStores(config, async (embedder, { database, index }) => {
-        const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
-        const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
-        const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
-        const res = await searchDocuments({ db: database.db, index, embedder }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
-        if (o.json) {
-          process.stdout.write(`${JSON.stringify(res)}\n`);
-          return;
-        }
-        const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
-        process.stdout.write(`  #  score   id              title\n${rows.join('\n')}\n`);
+      await withStores(config, async ({ database, index }) => {
+        const collection = await getCollection(database.db, o.collection);
+        const isModelGiven = cmd.optsWithGlobals().model !== undefined || env[ENV_NAMES.model] !== undefined;
+        await withCollectionModel({ config, collection, isModelGiven }, async (embedder) => {
+          const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
+          const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
+          const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
+          const res = await searchDocuments({ db: database.db, index, embedder }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
+          if (o.json) {
+            process.stdout.write(`${JSON.stringify(res)}\n`);
+            return;
+          }
+          const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
+          process.stdout.write(`  #  score   id              title\n${rows.join('\n')}\n`);
+        });
       });
     });
 
@@ -73,12 +85,14 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .description('Export vectors with labels to a file (CSV in Ersilia layout, JSONL, NPY + .ids.csv sidecar, Parquet)')
     .requiredOption('-o, --output <file>', 'output file')
     .option('-c, --collection <name>', 'collection', 'default')
-    .addOption(new Option('--format <format>').choices(['csv', 'jsonl', 'npy', 'parquet']).default('csv'))
-    .addOption(new Option('--rows <rows>').choices(['document', 'chunk']).default('document'))
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl', 'npy', 'parquet']).default('csv'))
+    .addOption(new Option('--rows <rows>', 'one row per document, or one per chunk').choices(['document', 'chunk']).default('document'))
     .addOption(new Option('--doc-vector <how>', 'per-document vector: first chunk (eos1086) or mean of chunks').choices(['first', 'mean']).default('first'))
     .option('--labels <list>', 'only documents with any of these comma-separated labels')
-    .option('--year-gte <year>').option('--year-lte <year>')
+    .option('--year-gte <year>', 'only documents published in or after this year')
+    .option('--year-lte <year>', 'only documents published in or before this year')
     .action(async (o: { output: string; collection: string; format: ExportFormat; rows: 'document' | 'chunk'; docVector: 'first' | 'mean'; labels?: string; yearGte?: string; yearLte?: string }, cmd: Command) => {
+      await checkOutputFile(o.output);
       await withStores(configFrom(cmd, env), async ({ database }) => {
         const collection = await getCollection(database.db, o.collection);
         const query: ExportQuery = { format: o.format, rows: o.rows, pooling: o.docVector, filter: exportFilter({ labels: o.labels, yearGte: o.yearGte ? Number(o.yearGte) : undefined, yearLte: o.yearLte ? Number(o.yearLte) : undefined }) };

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey, type Scope } from '../auth/api-keys.js';
-import { withStores } from './with-stores.js';
+import { withCatalog } from './with-stores.js';
 import { configFrom } from './config-options.js';
 
 /** `biovec keys create|list|revoke`: API keys live in the catalog, hashed. */
@@ -13,7 +13,7 @@ export function addKeyCommands(program: Command, env: Record<string, string | un
     .option('--name <name>', 'a note saying whose key it is', 'unnamed')
     .option('--rate-limit <perMinute>', 'requests a minute (burst the same)', '600')
     .action(async (o: { scope: Scope; name: string; rateLimit: string }, cmd: Command) => {
-      await withStores(configFrom(cmd, env), async ({ database: { db } }) => {
+      await withCatalog(configFrom(cmd, env), async ({ db }) => {
         const { token, key } = await createApiKey(db, { name: o.name, scope: o.scope, rateLimitPerMinute: Number(o.rateLimit) });
         process.stdout.write(`${token}\n`);
         process.stderr.write(`biovec: key ${key.prefix} (${key.scope}, ${key.rateLimitPerMinute}/min) created; store the token now, it is not kept\n`);
@@ -23,7 +23,7 @@ export function addKeyCommands(program: Command, env: Record<string, string | un
     .command('list')
     .description('List keys (never their secrets)')
     .action(async (_o: unknown, cmd: Command) => {
-      await withStores(configFrom(cmd, env), async ({ database: { db } }) => {
+      await withCatalog(configFrom(cmd, env), async ({ db }) => {
         for (const k of await listApiKeys(db)) {
           process.stdout.write(`${JSON.stringify({ id: k.id, prefix: k.prefix, name: k.name, scope: k.scope, rate_limit_per_minute: k.rateLimitPerMinute, created_at: k.createdAt, revoked_at: k.revokedAt })}\n`);
         }
@@ -34,7 +34,7 @@ export function addKeyCommands(program: Command, env: Record<string, string | un
     .description('Revoke a key by id or prefix (servers notice within 30 s)')
     .argument('<key>', 'id or prefix')
     .action(async (key: string, _o: unknown, cmd: Command) => {
-      await withStores(configFrom(cmd, env), async ({ database: { db } }) => {
+      await withCatalog(configFrom(cmd, env), async ({ db }) => {
         const row = await revokeApiKey(db, key);
         process.stderr.write(`biovec: key ${row.prefix} revoked\n`);
       });

@@ -34,6 +34,8 @@ export interface EmbedOptions {
    * were dropped; false refuses it with InvalidInputError.
    */
   truncate?: boolean;
+  /** Which end of an over-long text to cut (TEI's truncation_direction): 'right' (default) keeps the start. */
+  truncationDirection?: 'left' | 'right';
   /** Prepended to every text before tokenizing (a model prompt, see EmbedderInfo.prompts). */
   prefix?: string;
   /** Refuse with OverloadedError rather than wait longer than this for inference (see SubmitOptions). */
@@ -84,4 +86,18 @@ export interface Embedder {
   stats?(): BatcherStats;
   /** Calls `fn` after every inference batch (metrics). */
   observe?(fn: (b: BatchObservation) => void): void;
+  /** The model's tokens for each text (TEI's /tokenize), where the engine has a real tokenizer. */
+  tokenize?(texts: string[], options: { addSpecialTokens: boolean }): Promise<Token[][]>;
+  /** Token ids back to text (TEI's /decode). Throws InvalidInputError (pointer /i/j) for an id outside the vocabulary. */
+  decode?(ids: number[][], options: { skipSpecialTokens: boolean }): Promise<string[]>;
+}
+
+export interface Token {
+  id: number;
+  /** The token's span of the input, or for a special token its own string. */
+  text: string;
+  special: boolean;
+  /** [start, stop) in the input, UTF-16 indices; null for a special token. */
+  start: number | null;
+  stop: number | null;
 }

@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../lib/errors.js';
 import { Batcher, type BatchObservation, type BatcherStats } from './batcher.js';
 import { chunkText } from './chunking.js';
-import type { Chunk, ChunkOptions, EmbedOptions, Embedder, EmbedderInfo, Embedding } from './embedder.js';
+import type { Chunk, ChunkOptions, EmbedOptions, Embedder, EmbedderInfo, Embedding, Token } from './embedder.js';
 import { normalizeL2 } from './pooling.js';
 import type { InferenceRunner } from './runtime/inference-runner.js';
 import type { TextTokenizer } from './tokenizer/text-tokenizer.js';
@@ -53,7 +53,7 @@ export class OnnxEmbedder implements Embedder {
         overLong.map((i) => ({ pointer: `/${i}`, detail: `has ${encoded[i]!.ids.length} tokens, the model takes ${max}` })),
       );
     }
-    const sequences = encoded.map((e) => (e.ids.length > max ? this.truncate(e.ids) : e.ids));
+    const sequences = encoded.map((e) => (e.ids.length > max ? this.truncate(e.ids, options.truncationDirection) : e.ids));
     const vectors = await this.batcher.submit(sequences, options);
     return vectors.map((vector, i) => ({
       vector: this.info.normalize ? normalizeL2(vector) : vector,
@@ -86,6 +86,28 @@ export class OnnxEmbedder implements Embedder {
     return this.info.normalize ? vectors.map(normalizeL2) : vectors;
   }
 
+  async tokenize(texts: string[], options: { addSpecialTokens: boolean }): Promise<Token[][]> {
+    const valid = validateTexts(texts);
+    const encoded = await this.tokenizer.encodeBatch(valid, options);
+    const { prefixIds, suffixIds } = this.tokenizer;
+    return encoded.map((e, t) => Array.from(e.ids, (id, i) => {
+      // With special tokens, a single sequence's specials are its first and last ids.
+      const isSpecial = options.addSpecialTokens && (i < prefixIds.length || i >= e.ids.length - suffixIds.length);
+      const start = e.offsets[2 * i]!;
+      const stop = e.offsets[2 * i + 1]!;
+      return isSpecial
+        ? { id, text: this.tokenizer.tokenString(id) ?? '', special: true, start: null, stop: null }
+        : { id, text: valid[t]!.slice(start, stop), special: false, start, stop };
+    }));
+  }
+
+  async decode(ids: number[][], options: { skipSpecialTokens: boolean }): Promise<string[]> {
+    const vocab = this.tokenizer.vocabSize();
+    const issues = ids.flatMap((seq, i) => seq.flatMap((id, j) => (Number.isInteger(id) && id >= 0 && id < vocab ? [] : [{ pointer: `/${i}/${j}`, detail: `${id} is not a token id of this model (0 to ${vocab - 1})` }])));
+    if (issues.length > 0) throw new InvalidInputError(`${issues.length} id(s) outside the vocabulary`, issues.slice(0, 100));
+    return this.tokenizer.decodeBatch(ids, options);
+  }
+
   stats(): BatcherStats {
     return this.batcher.stats();
   }
@@ -99,12 +121,20 @@ export class OnnxEmbedder implements Embedder {
     await this.runner.close();
   }
 
-  /** Keeps the leading special tokens and the first tokens of text, then the closing ones (transformers' truncation=True). */
-  private truncate(ids: Int32Array): Int32Array {
-    const { suffixIds } = this.tokenizer;
+  /**
+   * Keeps the special tokens at both ends and the text tokens nearest the kept end: the first
+   * ones for 'right' (transformers' truncation=True), the last ones for 'left'.
+   */
+  private truncate(ids: Int32Array, direction: 'left' | 'right' = 'right'): Int32Array {
+    const { prefixIds, suffixIds } = this.tokenizer;
     const out = new Int32Array(this.info.maxTokens);
     const keep = this.info.maxTokens - suffixIds.length;
-    out.set(ids.subarray(0, keep), 0); // the prefix specials are the first ids
+    if (direction === 'right') {
+      out.set(ids.subarray(0, keep), 0); // the prefix specials are the first ids
+    } else {
+      out.set(prefixIds, 0);
+      out.set(ids.subarray(ids.length - suffixIds.length - (keep - prefixIds.length), ids.length - suffixIds.length), prefixIds.length);
+    }
     out.set(suffixIds, keep);
     return out;
   }

@@ -10,6 +10,8 @@ export const ProblemSchema = z
     instance: z.string(),
     requestId: z.string(),
     errors: z.array(z.object({ pointer: z.string(), detail: z.string() })).optional(),
+    error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string() }).optional()
+      .describe('On the OpenAI-compatible routes (/v1/embeddings, /v1/models): the same reason in OpenAI\'s error shape'),
   })
   .openapi('Problem');
 

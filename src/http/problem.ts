@@ -40,7 +40,24 @@ export class MalformedRequestError extends AppError {
 
 export function problemBody(c: Context, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}): ProblemBody {
   const { status, title } = PROBLEMS[code];
-  return { type: `/problems/${code}`, title, status, detail, instance: c.req.path, requestId: String(c.get('requestId') ?? ''), ...extra };
+  const body: ProblemBody = { type: `/problems/${code}`, title, status, detail, instance: c.req.path, requestId: String(c.get('requestId') ?? ''), ...extra };
+  if (isOpenAiPath(c.req.path)) body.error = openAiError(body, code);
+  return body;
+}
+
+/** The OpenAI-compatible routes, whose clients read only `error.message` (issue 12). */
+export const isOpenAiPath = (path: string) => path === '/v1/embeddings' || path === '/v1/models';
+
+/**
+ * OpenAI's error member, added beside the problem+json fields so that both kinds of client
+ * read the reason: the openai SDK prints `error.message` and nothing else. `param` is the top
+ * field of the first failing pointer (`/input/1` → `input`), `code` the problem type's slug.
+ */
+function openAiError(body: ProblemBody, code: ProblemCode) {
+  const pointer = body.errors?.[0]?.pointer;
+  const param = pointer ? (pointer.split('/')[1] ?? null) || null : null;
+  const type = body.status === 401 ? 'authentication_error' : body.status === 403 ? 'permission_error' : body.status === 429 ? 'rate_limit_error' : body.status >= 500 ? 'server_error' : 'invalid_request_error';
+  return { message: body.detail, type, param, code };
 }
 
 export function problemResponse(c: Context, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {

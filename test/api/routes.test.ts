@@ -152,7 +152,8 @@ describe('HTTP API routes (hash embedder double, PGlite, embedded index)', () =>
       const bytes = Buffer.from(b64.body.data[0].embedding, 'base64');
       expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, 32))).toEqual(res.body.data[0].embedding.map((x: number) => Math.fround(x)));
       expectProblem(await h.call('POST', '/v1/embeddings', { input: ['ok', ''] }), 422, 'invalid-input', '/input/1');
-      expectProblem(await h.call('POST', '/v1/embeddings', { input: 'x', model: 'other/model' }), 422, 'invalid-input', '/model');
+      // One model is served: any name is accepted and the answer names the served one (issue 12).
+      expect((await h.call('POST', '/v1/embeddings', { input: 'x', model: 'other/model' })).body.model).toBe('test/hash-embedder');
       expectProblem(await h.call('POST', '/v1/embeddings', { input: 42 }), 422, 'invalid-input', '/input');
     });
 

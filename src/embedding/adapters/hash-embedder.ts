@@ -22,7 +22,7 @@ export class HashEmbedder implements Embedder {
     options.signal?.throwIfAborted();
     return valid.map((text) => {
       const words = tokenize((options.prefix ?? '') + text);
-      const kept = words.slice(0, this.info.maxTokens - 2);
+      const kept = options.truncationDirection === 'left' ? words.slice(Math.max(0, words.length - (this.info.maxTokens - 2))) : words.slice(0, this.info.maxTokens - 2);
       this.embeddedTexts += 1;
       return { vector: this.vectorOf(kept.map((w) => w.word)), tokens: kept.length + 2, droppedTokens: words.length - kept.length };
     });

@@ -185,11 +185,8 @@ export class HubClient {
       });
     } catch (err) {
       clearTimeout(timer);
-      throw new UpstreamUnavailableError(
-        `cannot reach ${this.opts.endpoint} (${(err as Error).message}); set HF_HUB_OFFLINE=1 to use the cache, ` +
-          'or point --model at a local directory',
-        { cause: err },
-      );
+      // What to do next depends on the cache, which resolveModel knows: the detail says only why.
+      throw new UpstreamUnavailableError(`cannot reach ${this.opts.endpoint} (${networkReason(err, this.opts.timeoutMs)})`, { cause: err });
     }
     clearTimeout(timer);
     if (!res.body) return res;
@@ -211,4 +208,11 @@ export class HubClient {
     );
     return new Response(watched, { status: res.status, statusText: res.statusText, headers: res.headers });
   }
+}
+
+/** The cause a failed fetch hides behind "fetch failed": `connect ECONNREFUSED …`, `getaddrinfo ENOTFOUND …`. */
+function networkReason(err: unknown, timeoutMs: number): string {
+  const error = err as Error & { cause?: Error & { code?: string } };
+  if (error.message === 'timed out') return `no answer within ${timeoutMs} ms`;
+  return error.cause?.message || error.cause?.code || error.message;
 }

@@ -76,8 +76,8 @@ export async function resolveModel(spec: ModelSpec, hub: HubSettings): Promise<R
     return await download(new HubClient({ ...hub, cache }), cache, repoId, spec.revision);
   } catch (err) {
     if (!(err instanceof UpstreamUnavailableError)) throw err;
-    const cached = await fromCache(cache, repoId, spec.revision, err.detail).catch(() => undefined);
-    if (!cached) throw err;
+    // Without a cached copy the error says why (the hub unreachable, and the network's reason) and what to do next.
+    const cached = await fromCache(cache, repoId, spec.revision, err.detail, err);
     hub.onWarning?.(`${err.detail}; using the cached copy of ${repoId}@${cached.revision}`);
     return cached;
   }
@@ -116,12 +116,14 @@ async function download(client: HubClient, cache: HfCache, repoId: string, revis
   return { dir: cache.snapshotDir(repoId, commit), modelId: repoId, revision: commit };
 }
 
-async function fromCache(cache: HfCache, repoId: string, revision: string, why: string): Promise<ResolvedModel> {
+async function fromCache(cache: HfCache, repoId: string, revision: string, why: string, cause?: unknown): Promise<ResolvedModel> {
   const commit = await cache.resolveRevision(repoId, revision);
   if (!commit || !(await exists(`${cache.snapshotDir(repoId, commit)}/config.json`))) {
     throw new ModelError(
-      `${why}, and ${repoId}@${revision} is not in the cache ${cache.root}: run \`biovec model pull ${repoId}\` ` +
-        'where the hub is reachable, or point --model at a local directory holding the model files',
+      `${why}, and ${repoId}@${revision} is not in the cache ${cache.root}. Next: run \`biovec model pull ${repoId}\` ` +
+        'where the hub is reachable (HF_ENDPOINT=<url> for a mirror; HF_HUB_CACHE to use a cache copied from there), ' +
+        'or pass --model DIR, a local directory holding the model files (config.json, tokenizer.json, model.safetensors)',
+      { cause },
     );
   }
   return { dir: cache.snapshotDir(repoId, commit), modelId: repoId, revision: commit };

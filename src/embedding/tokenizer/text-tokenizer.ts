@@ -94,6 +94,16 @@ export class TextTokenizer {
     return this.inner.decode(ids, true);
   }
 
+  /** Decodes each id list; special tokens dropped when asked (transformers' skip_special_tokens). */
+  async decodeBatch(ids: number[][], opts: { skipSpecialTokens: boolean }): Promise<string[]> {
+    return this.inner.decodeBatch(ids, opts.skipSpecialTokens);
+  }
+
+  /** The vocabulary string of an id (`Ġword`, `<s>`), or undefined outside the vocabulary. */
+  tokenString(id: number): string | undefined {
+    return this.inner.idToToken(id) ?? undefined;
+  }
+
   vocabSize(): number {
     return this.inner.getVocabSize(true);
   }

@@ -68,3 +68,10 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
   }
   throw new ConflictError(`could not lock ${path}`);
 }
+
+/** The PID of the live process, other than this one, that holds the lock at `path`; undefined when none does. */
+export async function lockOwner(path: string): Promise<number | undefined> {
+  const [pidText = '', recordedStart = ''] = (await readFile(path, 'utf8').catch(() => '')).trim().split(/\s+/);
+  const owner = Number(pidText);
+  return owner && owner !== process.pid && (await isOwnerRunning(owner, recordedStart)) ? owner : undefined;
+}
