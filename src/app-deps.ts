@@ -28,6 +28,8 @@ export interface AppDeps {
   info: Record<string, unknown>;
   /** The name the OpenAI-compatible routes give the served model; omitted: see servedModelName(). */
   servedModelName?: string;
+  /** Origins allowed to call from a browser (`*` or comma-separated); empty or omitted: no CORS. */
+  corsAllowOrigin?: string;
 }
 
 /** The served model's public name: the configured one, else the hub id, else a local directory's name. */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps } from './app-deps.js';
@@ -9,6 +8,8 @@ import { registerDocumentRoutes } from './documents/routes.js';
 import { registerEmbeddingRoutes } from './embeddings/routes.js';
 import { registerHealthRoutes } from './health/routes.js';
 import type { AppEnv } from './http/app-env.js';
+import { corsMiddleware } from './http/cors.js';
+import { registerDocsRoutes } from './http/docs-routes.js';
 import { errorToResponse, problemResponse } from './http/problem.js';
 import { matchedRouteKey } from './http/route-key.js';
 import { validationHook } from './http/validation.js';
@@ -44,6 +45,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     deps.metrics.httpDuration.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, durationMs / 1000);
   });
 
+  // Before auth: a browser's preflight carries no key, and is answered here without one.
+  if (deps.corsAllowOrigin) app.use('*', corsMiddleware(deps.corsAllowOrigin));
   app.use('*', authMiddleware(deps.db, deps.auth));
 
   // Only the import route streams its body (to disk, with its own limit): decided by the
@@ -75,11 +78,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerImportRoutes(app, deps);
   registerExportRoutes(app, deps);
 
-  app.doc31('/openapi.json', {
+  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
+  registerDocsRoutes(app, {
     openapi: '3.1.0',
     info: { title: 'biovec', version: API_VERSION, description: 'Biomedical text embeddings (eos1086: BioMed-RoBERTa CLS vectors) and semantic search. Errors are RFC 9457 problem+json.' },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
-  app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   return app;
 }

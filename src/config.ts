@@ -61,6 +61,9 @@ export const configSchema = z.object({
     .describe('Longest wait before the outbox worker retries a change the vector index failed to take; once the index answers again, waiting changes are retried at once'),
   host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds (0.0.0.0 to serve other machines)'),
   port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port'),
+  corsAllowOrigin: z.string().trim().default('')
+    .refine((v) => v === '' || v === '*' || v.split(',').every((o) => /^https?:\/\/[^/\s]+$/.test(o.trim())), 'must be *, or origins like https://app.example.org separated by commas')
+    .describe('Origins a browser app may call the API from: * or a comma-separated list (https://app.example.org); empty = no CORS headers (same-origin only)'),
   maxBodyBytes: int(1).default(16 * 1024 * 1024).describe('Largest request body accepted by JSON endpoints (bigger: 413; use /imports for files)'),
   maxUploadBytes: int(1).default(20 * 1024 * 1024 * 1024).describe('Largest import upload (streamed to disk, never held in memory)'),
   maxRecordBytes: int(1024).default(4 * 1024 * 1024).describe('Largest record an import reads (an NDJSON line, a CSV record, a PubMed article or XML text node); longer: an error record, or the job fails where the format cannot resume'),

@@ -64,6 +64,7 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       metrics,
       info: { version: API_VERSION, catalog: stores.describe.catalog, index: stores.describe.index, node: process.version },
       servedModelName: config.servedModelName || undefined,
+      corsAllowOrigin: config.corsAllowOrigin,
     };
     await checkAuthPolicy(config.host, deps, logger);
     await ensureCollectionRecord(deps.db, deps.collectionConfig(config.defaultCollection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
@@ -127,6 +128,7 @@ function withQueueWaitBound(embedder: Embedder, maxQueueWaitMs: number): Embedde
     embed: (texts, options) => embedder.embed(texts, bounded(options)),
     chunk: (text, options) => embedder.chunk(text, options),
     embedChunks: (chunks, options) => embedder.embedChunks(chunks, bounded(options)),
+    ...(embedder.embedTokens ? { embedTokens: (texts, options) => embedder.embedTokens!(texts, bounded(options)) } : {}),
     close: () => embedder.close(),
     ...(embedder.stats ? { stats: () => embedder.stats!() } : {}),
     ...(embedder.observe ? { observe: (fn) => embedder.observe!(fn) } : {}),

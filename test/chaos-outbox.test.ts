@@ -28,5 +28,5 @@ describe('crash safety of catalog → outbox → index', () => {
     expect(result.acknowledged).toBeGreaterThan(20);
     expect(result).toMatchObject({ lost: 0, orphans: 0, missing: 0, stale: 0, recreated_during_outage: true, index: 'embedded' });
     expect(result.index_points).toBe(result.catalog_points);
-  }, 180_000);
+  });
 });

@@ -34,7 +34,7 @@ describe.skipIf(!existsSync(MINILM))(`all-MiniLM-L6-v2 through our safetensors c
   beforeAll(async () => {
     embedder = await load(MINILM);
     ref = JSON.parse(await readFile(join(FIXTURES, 'real-models', 'all-MiniLM-L6-v2.json'), 'utf8'));
-  }, 120_000);
+  });
   afterAll(async () => embedder?.close());
 
   it('takes its sentence-transformers setup (mean pooling, normalised) and matches transformers within 1e-4', async () => {
@@ -53,7 +53,7 @@ describe.skipIf(!existsSync(BGE))(`bge-small-en-v1.5 from its ONNX export${reaso
   let embedder: OnnxEmbedder;
   beforeAll(async () => {
     embedder = await load(BGE);
-  }, 120_000);
+  });
   afterAll(async () => embedder?.close());
 
   it('loads a third-party ONNX export with token_type_ids, CLS pooling and normalisation', async () => {
@@ -95,7 +95,7 @@ describe.skipIf(!existsSync(BGE) || !existsSync(SCIFACT))(`eval retrieval with b
     await writeFile(join(work, 'data', 'corpus.jsonl'), `${slice.join('\n')}\n`);
     await writeFile(join(work, 'data', 'queries.jsonl'), `${queries.join('\n')}\n`);
     await writeFile(join(work, 'data', 'qrels', 'test.tsv'), `query-id\tcorpus-id\tscore\n${kept.map((r) => r.join('\t')).join('\n')}\n`);
-  }, 120_000);
+  });
   afterAll(async () => {
     await embedder?.close();
     await index?.close();

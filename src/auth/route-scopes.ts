@@ -6,7 +6,7 @@ export type RouteAccess = Scope | 'public';
  * The scope each operation needs, keyed by method and route template: reading and computing
  * (search, embeddings, exports) need `read`; changing documents, imports, jobs and collections
  * `write`; deleting a collection `admin`. The liveness/readiness probes are public: orchestrators
- * call them without credentials and they expose no data. A test checks that every operation in
+ * call them without credentials and they expose no data; so are the docs (see below). A test checks that every operation in
  * the OpenAPI spec has a row; a routed operation without one needs `admin` (fails closed).
  */
 export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
@@ -14,8 +14,13 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'GET /ready': 'public',
   'GET /info': 'read',
   'GET /metrics': 'read',
-  'GET /docs': 'read',
-  'GET /openapi.json': 'read',
+  // The docs page, its assets and the spec describe the API and hold no data. They must be
+  // public for Swagger UI to work at all: it fetches the spec before the user can authorize,
+  // and the "Authorize" button comes from the spec's securitySchemes.
+  'GET /': 'public',
+  'GET /docs': 'public',
+  'GET /docs/assets/{file}': 'public',
+  'GET /openapi.json': 'public',
   'GET /v1/collections': 'read',
   'POST /v1/collections': 'write',
   'GET /v1/collections/{name}': 'read',
@@ -36,6 +41,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /': 'read',
   'POST /tokenize': 'read',
   'POST /decode': 'read',
+  'POST /embed_all': 'read',
   'GET /card': 'read',
 };
 

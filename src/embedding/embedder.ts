@@ -50,6 +50,21 @@ export interface Embedding {
   droppedTokens: number;
 }
 
+/** Every token's last hidden state for one input (TEI's /embed_all). */
+export interface TokenEmbeddings {
+  /** Row-major [tokens, dims], special tokens included, padding left out; never normalized. */
+  vectors: Float32Array;
+  /** Tokens embedded, special tokens included. */
+  tokens: number;
+  /** Tokens cut off because the input was over maxTokens (0 when it fit). */
+  droppedTokens: number;
+}
+
+export interface EmbedTokensOptions extends EmbedOptions {
+  /** Refuse with PayloadTooLargeError, before inference, when tokens × dims over all inputs exceed this. */
+  maxValues?: number;
+}
+
 /** A window of a long text, ready to embed as is. */
 export interface Chunk {
   index: number;
@@ -86,6 +101,11 @@ export interface Embedder {
   stats?(): BatcherStats;
   /** Calls `fn` after every inference batch (metrics). */
   observe?(fn: (b: BatchObservation) => void): void;
+  /**
+   * Each token's last hidden state, unpooled (TEI's /embed_all), where the engine runs a real
+   * model. Throws InvalidInputError (pointer /i), OverloadedError or PayloadTooLargeError (maxValues).
+   */
+  embedTokens?(texts: unknown[], options?: EmbedTokensOptions): Promise<TokenEmbeddings[]>;
   /** The model's tokens for each text (TEI's /tokenize), where the engine has a real tokenizer. */
   tokenize?(texts: string[], options: { addSpecialTokens: boolean }): Promise<Token[][]>;
   /** Token ids back to text (TEI's /decode). Throws InvalidInputError (pointer /i/j) for an id outside the vocabulary. */

@@ -1,9 +1,10 @@
-import { InvalidInputError } from '../lib/errors.js';
+import { InvalidInputError, PayloadTooLargeError } from '../lib/errors.js';
 import { Batcher, type BatchObservation, type BatcherStats } from './batcher.js';
 import { chunkText } from './chunking.js';
-import type { Chunk, ChunkOptions, EmbedOptions, Embedder, EmbedderInfo, Embedding, Token } from './embedder.js';
+import type { Chunk, ChunkOptions, EmbedOptions, EmbedTokensOptions, Embedder, EmbedderInfo, Embedding, Token, TokenEmbeddings } from './embedder.js';
 import { normalizeL2 } from './pooling.js';
 import type { InferenceRunner } from './runtime/inference-runner.js';
+import { rowValues } from './runtime/pooled-batch.js';
 import type { TextTokenizer } from './tokenizer/text-tokenizer.js';
 import { validateTexts } from './validate-texts.js';
 
@@ -25,6 +26,9 @@ export class OnnxEmbedder implements Embedder {
   private readonly runner: InferenceRunner;
   private readonly padId: bigint;
   private readonly promptTokens = new Map<string, Promise<Int32Array>>();
+  // Sequences submitted by embedTokens: the batcher hands runBatch the very arrays it was given,
+  // so pooled and token-level rows share batches without the batcher knowing the difference.
+  private readonly tokenLevel = new WeakSet<Int32Array>();
 
   constructor(opts: OnnxEmbedderOptions) {
     this.info = opts.info;
@@ -40,8 +44,34 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async embed(texts: unknown[], options: EmbedOptions = {}): Promise<Embedding[]> {
+    const { sequences, lengths } = await this.encodeTexts(texts, options);
+    if (sequences.length === 0) return [];
+    const vectors = await this.batcher.submit(sequences, options);
+    return vectors.map((vector, i) => ({
+      vector: this.info.normalize ? normalizeL2(vector) : vector,
+      tokens: sequences[i]!.length,
+      droppedTokens: lengths[i]! - sequences[i]!.length,
+    }));
+  }
+
+  async embedTokens(texts: unknown[], options: EmbedTokensOptions = {}): Promise<TokenEmbeddings[]> {
+    const { sequences, lengths } = await this.encodeTexts(texts, options);
+    if (sequences.length === 0) return [];
+    const values = sequences.reduce((sum, s) => sum + s.length, 0) * this.info.dims;
+    if (options.maxValues !== undefined && values > options.maxValues) {
+      throw new PayloadTooLargeError(`the answer would hold ${values} values (tokens × ${this.info.dims} dims), over the ${options.maxValues} limit: send fewer or shorter inputs`);
+    }
+    // Copies: a tokenizer that ever reused its arrays must not turn a later pooled request token-level.
+    const own = sequences.map((ids) => ids.slice());
+    for (const ids of own) this.tokenLevel.add(ids);
+    const vectors = await this.batcher.submit(own, options);
+    return vectors.map((v, i) => ({ vectors: v, tokens: sequences[i]!.length, droppedTokens: lengths[i]! - sequences[i]!.length }));
+  }
+
+  /** Tokenizes with the prompt, then refuses or truncates over-long texts as options say. */
+  private async encodeTexts(texts: unknown[], options: EmbedOptions): Promise<{ sequences: Int32Array[]; lengths: number[] }> {
     const valid = validateTexts(texts);
-    if (valid.length === 0) return [];
+    if (valid.length === 0) return { sequences: [], lengths: [] };
     const prefix = options.prefix ?? '';
     // The prompt joins the text before tokenizing, as sentence-transformers does.
     const encoded = await this.tokenizer.encodeBatch(prefix ? valid.map((t) => prefix + t) : valid, { addSpecialTokens: true });
@@ -54,12 +84,7 @@ export class OnnxEmbedder implements Embedder {
       );
     }
     const sequences = encoded.map((e) => (e.ids.length > max ? this.truncate(e.ids, options.truncationDirection) : e.ids));
-    const vectors = await this.batcher.submit(sequences, options);
-    return vectors.map((vector, i) => ({
-      vector: this.info.normalize ? normalizeL2(vector) : vector,
-      tokens: sequences[i]!.length,
-      droppedTokens: encoded[i]!.ids.length - sequences[i]!.length,
-    }));
+    return { sequences, lengths: encoded.map((e) => e.ids.length) };
   }
 
   async chunk(text: string, options: ChunkOptions = {}): Promise<Chunk[]> {
@@ -153,7 +178,14 @@ export class OnnxEmbedder implements Embedder {
       }
       lengths[row] = ids.length;
     });
-    const { vectors, hiddenSize } = await this.runner.run({ inputIds, attentionMask, batch, sequence, lengths, pooling: this.info.pooling });
-    return Array.from({ length: batch }, (_, row) => vectors.slice(row * hiddenSize, (row + 1) * hiddenSize));
+    const tokenRows = sequences.some((ids) => this.tokenLevel.has(ids)) ? Uint8Array.from(sequences, (ids) => (this.tokenLevel.has(ids) ? 1 : 0)) : undefined;
+    const layout = { lengths: lengths.slice(), tokenRows: tokenRows?.slice() }; // the runner may transfer (detach) the originals
+    const { vectors, hiddenSize } = await this.runner.run({ inputIds, attentionMask, batch, sequence, lengths, pooling: this.info.pooling, tokenRows });
+    let offset = 0;
+    return Array.from({ length: batch }, (_, row) => {
+      const size = rowValues(layout, row, hiddenSize);
+      offset += size;
+      return vectors.slice(offset - size, offset);
+    });
   }
 }

@@ -15,9 +15,14 @@ export const PromptName = z.enum(['query', 'document']);
 export const promptFor = (deps: AppDeps, name: 'query' | 'document' | undefined) => (name ? deps.embedder.info.prompts[name] : undefined);
 
 /** Embeds at interactive priority; rewrites the embedder's `/i` pointers to the request's field names. */
-export async function embedPointed(deps: AppDeps, texts: string[], base: string, opts: Pick<EmbedOptions, 'truncate' | 'truncationDirection' | 'signal' | 'prefix'>, suffix: string | ((index: number) => string) = '') {
+export function embedPointed(deps: AppDeps, texts: string[], base: string, opts: Pick<EmbedOptions, 'truncate' | 'truncationDirection' | 'signal' | 'prefix'>, suffix: string | ((index: number) => string) = '') {
+  return withPointers(base, () => deps.embedder.embed(texts, { priority: 'interactive', ...opts }), suffix);
+}
+
+/** Runs an embedder call, rewriting the `/i` pointers of its InvalidInputError to the request's field names. */
+export async function withPointers<T>(base: string, call: () => Promise<T>, suffix: string | ((index: number) => string) = ''): Promise<T> {
   try {
-    return await deps.embedder.embed(texts, { priority: 'interactive', ...opts });
+    return await call();
   } catch (err) {
     if (err instanceof InvalidInputError) {
       const suffixOf = (pointer: string) => (typeof suffix === 'string' ? suffix : suffix(Number(pointer.slice(1))));

@@ -5,24 +5,30 @@ import type { App } from '../http/app-env.js';
 import { authErrorResponses, errorResponses, jsonBodyErrorResponses } from '../http/common-schemas.js';
 import { requireUtf8Body } from '../http/validation.js';
 import { InvalidInputError, NotFoundError } from '../lib/errors.js';
-import { asList, embedPointed, Inputs, MAX_INPUTS, PromptName, promptFor } from './embed-shared.js';
+import { asList, embedPointed, Inputs, MAX_INPUTS, PromptName, promptFor, withPointers } from './embed-shared.js';
 
 // Strict: TEI's clients send options by name, and a misspelt one silently ignored would give
 // other vectors than asked for (issue 12), so an unknown key is a 422 that names it.
-const EmbedRequest = z.object({
+const embedFields = {
   inputs: Inputs,
-  normalize: z.boolean().optional(),
   truncate: z.boolean().default(false).describe('false: an input over the model\'s token limit is refused (422); true: cut to the limit'),
   // TEI spells it Left/Right; huggingface_hub's InferenceClient sends left/right.
   truncation_direction: z.enum(['Left', 'Right', 'left', 'right']).default('Right').describe('With truncate=true: Right cuts the end of the text, Left its start'),
   prompt_name: PromptName.optional().describe('Put the model\'s query or document prompt before each input (as TEI\'s prompt_name)'),
-}).strict().openapi('EmbedRequest');
+};
+const EmbedRequest = z.object({ ...embedFields, normalize: z.boolean().optional() }).strict().openapi('EmbedRequest');
+// TEI's /embed_all body: /embed's without normalize (hidden states are given as the model makes them).
+const EmbedAllRequest = z.object(embedFields).strict().openapi('EmbedAllRequest');
+// Bounds /embed_all's answer (tokens × dims over all inputs): 16 inputs of 512 tokens at 1024
+// dims, about 90 MB of JSON. Past it the request is refused (413) before inference.
+export const MAX_EMBED_ALL_VALUES = 16 * 512 * 1024;
 
 const SimpleToken = z.object({ id: z.number().int(), text: z.string(), special: z.boolean(), start: z.number().int().nullable(), stop: z.number().int().nullable() });
 // The schema bounds what an id can be; the model's vocabulary, known at run time, bounds it further (422).
 const TokenIds = z.array(z.number().int().min(0).max(2 ** 31 - 1)).max(100_000);
 // The hash double has no vocabulary to expose.
 const noTokenizer = (deps: AppDeps) => new NotFoundError('tokenizer for', deps.embedder.info.modelId);
+const noTokenOutput = (deps: AppDeps) => new NotFoundError('token-level output for', deps.embedder.info.modelId);
 
 /** TEI-style embedding routes: POST /embed, and POST / (where huggingface_hub's InferenceClient posts). */
 export function registerTeiRoutes(app: App, deps: AppDeps): void {
@@ -43,6 +49,24 @@ export function registerTeiRoutes(app: App, deps: AppDeps): void {
       },
     );
   }
+
+  app.openapi(
+    createRoute({
+      method: 'post', path: '/embed_all', tags: ['embeddings'], middleware: [requireUtf8Body],
+      summary: `TEI-style embed_all: every token's last hidden state (special tokens included, no padding, not normalized) per input; refused (413) past ${MAX_EMBED_ALL_VALUES} values (tokens × dims over all inputs)`,
+      request: { body: { content: { 'application/json': { schema: EmbedAllRequest } }, required: true } },
+      responses: { 200: { content: { 'application/json': { schema: z.array(z.array(z.array(z.number()))) } }, description: 'Per input, one vector per token' }, 404: errorResponses[404], ...authErrorResponses, ...jsonBodyErrorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      if (!deps.embedder.embedTokens) throw noTokenOutput(deps);
+      const truncationDirection = body.truncation_direction.toLowerCase() as 'left' | 'right';
+      const opts = { truncate: body.truncate, truncationDirection, signal: c.req.raw.signal, prefix: promptFor(deps, body.prompt_name), maxValues: MAX_EMBED_ALL_VALUES };
+      const out = await withPointers('/inputs', () => deps.embedder.embedTokens!(asList(body.inputs), { priority: 'interactive', ...opts }));
+      const dims = deps.embedder.info.dims;
+      return c.json(out.map((e) => Array.from({ length: e.tokens }, (_, t) => Array.from(e.vectors.subarray(t * dims, (t + 1) * dims)))), 200);
+    },
+  );
 
   app.openapi(
     createRoute({

@@ -18,7 +18,7 @@ let h: Harness;
 beforeAll(async () => {
   embedder = await loadEmbedder(loadConfig({}, { model: fixtureModel('tiny-roberta'), threads: 1, hfHubOffline: true, cacheDir: join(tmpdir(), 'biovec-client-routes-cache') }));
   h = await createHarness({ embedder });
-}, 120_000);
+});
 afterAll(async () => {
   await h?.close();
   await embedder?.close();

@@ -41,7 +41,7 @@ describe.skipIf(!HAS_DATA)(`end to end on real biomedical text with a real ONNX 
       const d = JSON.parse(l) as { _id: string; title: string; text: string };
       return { id: d._id, title: d.title, text: d.text };
     });
-  }, 120_000);
+  });
   afterAll(async () => {
     await h?.close();
     await embedder?.close();

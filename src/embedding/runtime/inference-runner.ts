@@ -3,7 +3,7 @@ import { ModelError, UpstreamUnavailableError } from '../../lib/errors.js';
 import { EncoderSession, type SessionOptions } from './encoder-session.js';
 import { runPooled, type PooledRequest, type PooledResult } from './pooled-batch.js';
 
-/** Where pooled inference runs. Both kinds take the same requests and give the same vectors. */
+/** Where inference runs. Both kinds take the same requests and give the same vectors (pooled, or per token). */
 export interface InferenceRunner {
   /** Runs one padded batch. Throws ModelError or UpstreamUnavailableError (worker died). */
   run(req: PooledRequest): Promise<PooledResult>;
@@ -86,7 +86,9 @@ export class WorkerRunner implements InferenceRunner {
     const id = this.nextId++;
     return new Promise<PooledResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ kind: 'run', id, req }, [req.inputIds.buffer, req.attentionMask.buffer, req.lengths.buffer] as ArrayBuffer[]);
+      const transfer = [req.inputIds.buffer, req.attentionMask.buffer, req.lengths.buffer];
+      if (req.tokenRows) transfer.push(req.tokenRows.buffer);
+      this.worker.postMessage({ kind: 'run', id, req }, transfer as ArrayBuffer[]);
     });
   }
 
