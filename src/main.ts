@@ -46,6 +46,7 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
     });
     let metrics: Metrics | undefined;
     metrics = createMetrics({ embedder, worker });
+    const uploadsDir = join(config.dataDir, 'uploads');
     const deps: AppDeps = {
       db: stores.database.db,
       index: stores.index,
@@ -57,8 +58,8 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
       auth: { isOpenWithoutKeys: isLoopbackHost(config.host) },
       limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest, maxUploadBytes: config.maxUploadBytes },
       imports: {
-        runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify(), maxRecordBytes: config.maxRecordBytes, uploadsDir: join(config.dataDir, 'uploads') }),
-        uploadsDir: join(config.dataDir, 'uploads'),
+        runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify(), maxRecordBytes: config.maxRecordBytes, uploadsDir }),
+        uploadsDir,
       },
       collectionConfig: collectionConfigFor(embedder),
       metrics,
@@ -123,18 +124,20 @@ async function waitAtMost(work: Promise<unknown>, ms: number, what: string, logg
 /** The embedder as requests see it: each call refuses (429) work that would queue past `maxQueueWaitMs`. */
 function withQueueWaitBound(embedder: Embedder, maxQueueWaitMs: number): Embedder {
   const bounded = <T extends EmbedOptions>(options: T | undefined): T => ({ maxQueueWaitMs, ...options }) as T;
-  return {
-    info: embedder.info,
+  const overrides: Partial<Embedder> = {
     embed: (texts, options) => embedder.embed(texts, bounded(options)),
-    chunk: (text, options) => embedder.chunk(text, options),
     embedChunks: (chunks, options) => embedder.embedChunks(chunks, bounded(options)),
     ...(embedder.embedTokens ? { embedTokens: (texts, options) => embedder.embedTokens!(texts, bounded(options)) } : {}),
-    close: () => embedder.close(),
-    ...(embedder.stats ? { stats: () => embedder.stats!() } : {}),
-    ...(embedder.observe ? { observe: (fn) => embedder.observe!(fn) } : {}),
-    ...(embedder.tokenize ? { tokenize: (texts, options) => embedder.tokenize!(texts, options) } : {}),
-    ...(embedder.decode ? { decode: (ids, options) => embedder.decode!(ids, options) } : {}),
   };
+  // Only the calls that queue inference change; every other member is the engine's own, so an
+  // optional capability cannot be dropped by a forwarding list that forgot it (/embed_all was).
+  return new Proxy(embedder, {
+    get: (target, prop) => {
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof Embedder];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Without API keys the API is open: allowed only on a loopback address, and said at start. */

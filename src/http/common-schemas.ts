@@ -48,14 +48,6 @@ const WHITESPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\
  * Unicode; with `notBlank`, also some non-whitespace. Checked in code, not by the documented
  * pattern, whose backtracking would be quadratic on long hostile input.
  */
-/**
- * An integer query parameter. z.coerce alone reads `?year_gte=` as 0 (Number('') is 0), a
- * filter nobody asked for; a blank value is refused instead.
- */
-export function queryInteger(min: number, max: number) {
-  return z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? Number.NaN : v), z.coerce.number().int().min(min).max(max));
-}
-
 export function storableString(opts: { notBlank?: boolean } = {}) {
   return z
     .string()
@@ -64,6 +56,14 @@ export function storableString(opts: { notBlank?: boolean } = {}) {
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .openapi({ pattern: opts.notBlank ? `^[^\\u0000]*[^\\u0000${WHITESPACE}][^\\u0000]*$` : '^[^\\u0000]*$' });
+}
+
+/**
+ * An integer query parameter. z.coerce alone reads `?year_gte=` as 0 (Number('') is 0), a
+ * filter nobody asked for; a blank value is refused instead.
+ */
+export function queryInteger(min: number, max: number) {
+  return z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? Number.NaN : v), z.coerce.number().int().min(min).max(max));
 }
 
 const STORABLE_KEY = { pattern: '^[^\\u0000]*$', not: { const: '__proto__' } };
