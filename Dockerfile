@@ -28,6 +28,8 @@ RUN --mount=type=cache,target=/root/.npm \
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web app (issue 13): `npm run build` also runs vite, into dist/web, which the runtime stage copies with dist/.
+COPY web ./web
 # dist/ keeps src/'s layout (dist/cli.js, dist/db/migrate.js, ...); pruning afterwards leaves
 # only what `node bin/biovec.js` loads, so the runtime stage copies node_modules as is.
 # onnxruntime-node ships macOS and Windows binaries too (~220 MB) that Linux never loads; both

@@ -6,7 +6,7 @@
 // ratio = engine / raw: what the engine costs beyond inference. Both alternate for --rounds
 // and each keeps its best round; all figures come from one run.
 import { copyFile, mkdir, access } from 'node:fs/promises';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism, homedir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../src/embedding/convert/convert-checkpoint.js';
@@ -16,19 +16,26 @@ import { EncoderSession } from '../src/embedding/runtime/encoder-session.js';
 import { TextTokenizer } from '../src/embedding/tokenizer/text-tokenizer.js';
 import { HAS_SHARED, SHARED_DIR, fixtureModel } from '../test/helpers/fixtures.js';
 import { loadBenchTexts } from './lib/bench-texts.js';
+import { startPeers } from './lib/peer-process.js';
+import { cpuFlags } from './lib/cpu-flags.js';
 import { ROBERTA_BASE, writeRandomRoberta } from './lib/random-checkpoint.js';
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    texts: { type: 'string', default: '64' },
+    texts: { type: 'string' }, // 64, or 256 with --peer (the issue's figures)
     threads: { type: 'string', default: String(availableParallelism()) },
     'max-batch-tokens': { type: 'string', default: '1024' },
     inference: { type: 'string', default: 'worker' },
     rounds: { type: 'string', default: '2' },
     dir: { type: 'string', default: join(homedir(), '.cache', 'biovec', 'bench', 'roberta-base-random') },
+    // --peer: PyTorch fp32 and dynamic qint8 (scripts/python/bench_peers.py) against biovec fp32
+    // and int8, all on the same SciFact abstracts, in alternating rounds.
+    peer: { type: 'boolean', default: false },
+    python: { type: 'string', default: 'python3' },
   },
 });
+values.texts ??= values.peer ? '256' : '64';
 const threads = Number(values.threads);
 const maxBatchTokens = Number(values['max-batch-tokens']);
 const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
@@ -48,7 +55,15 @@ const cacheDir = join(dir, '.cache');
 log('converting (cached after the first run)');
 const { onnxPath } = await convertCheckpoint({ modelDir: dir, cacheDir });
 
-const { texts, source } = await loadBenchTexts(Number(values.texts));
+const { texts, source, isFallback } = await loadBenchTexts(Number(values.texts));
+if (isFallback) {
+  // Loud even with --json: figures on glued parity strings are not comparable with SciFact ones.
+  process.stderr.write(`bench:embed: WARNING: SciFact texts not found under ${SHARED_DIR}/data/scifact; using ${source}\n`);
+  if (values.peer) {
+    process.stderr.write('bench:embed: --peer compares with figures measured on SciFact abstracts: refusing to run on other texts\n');
+    process.exit(2);
+  }
+}
 const tokenizer = await TextTokenizer.load(dir);
 const maxTokens = 512;
 const sequences = (await tokenizer.encodeBatch(texts, { addSpecialTokens: true })).map((e) =>
@@ -68,17 +83,17 @@ const toBatch = (rows: Int32Array[]) => {
 // every batch the batcher forms, so the raw side can run exactly the same batches.
 const tokenizerForEngine = await TextTokenizer.load(dir);
 let engineShapes: number[][] = [];
-async function measureEngine(): Promise<number> {
+async function measureEngine(graphPath = onnxPath): Promise<number> {
   const inner = values.inference === 'inline'
-    ? await InProcessRunner.create(onnxPath, { threads, executionProvider: 'cpu' })
-    : await WorkerRunner.create(onnxPath, { threads, executionProvider: 'cpu' });
+    ? await InProcessRunner.create(graphPath, { threads, executionProvider: 'cpu' })
+    : await WorkerRunner.create(graphPath, { threads, executionProvider: 'cpu' });
   const shapes: number[][] = [];
   const runner: InferenceRunner = {
     run: (req) => { shapes.push(Array.from(req.lengths)); return inner.run(req); },
     close: () => inner.close(),
   };
   const embedder = new OnnxEmbedder({
-    info: { modelId: dir, revision: undefined, dims: 768, pooling: 'cls', normalize: false, maxTokens, architecture: 'roberta', weights: 'safetensors', tokenizer: tokenizerForEngine.kind, prompts: { query: '', document: '' } },
+    info: { modelId: dir, revision: undefined, dims: 768, pooling: 'cls', normalize: false, maxTokens, architecture: 'roberta', weights: 'safetensors', quantize: 'none', tokenizer: tokenizerForEngine.kind, prompts: { query: '', document: '' } },
     tokenizer: tokenizerForEngine, runner, padTokenId: 1, maxBatchTokens, maxBatchSize: 64, maxQueuedTokens: 10_000_000,
   });
   await embedder.embed(texts.slice(0, 2));
@@ -105,6 +120,11 @@ async function measureRaw(): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   await session.close();
   return seconds;
+}
+
+if (values.peer) {
+  await runPeerBench();
+  process.exit(0);
 }
 
 // Alternate the two so drift in machine speed (other load, memory state) hits both alike;
@@ -137,3 +157,41 @@ const result = {
 };
 if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else console.log(result);
+
+/**
+ * biovec fp32 and int8 (the engine path: tokenizer, batcher, worker, pooling) against
+ * PyTorch fp32 and qint8 on the same texts, one round of each after another; best round each.
+ */
+async function runPeerBench(): Promise<void> {
+  const { onnxPath: int8Path } = await convertCheckpoint({ modelDir: dir, cacheDir, quantize: 'int8' });
+  const peers = await startPeers({ python: values.python!, modelDir: dir, texts, threads });
+  const best = { biovec_fp32: 0, biovec_int8: 0, pytorch_fp32: 0, pytorch_qint8: 0 };
+  const load: number[][] = [loadavg()];
+  const rounds = Number(values.rounds);
+  try {
+    for (let r = 0; r < rounds; r++) {
+      best.pytorch_fp32 = Math.max(best.pytorch_fp32, totalTokens / (await peers.run('fp32')));
+      best.biovec_fp32 = Math.max(best.biovec_fp32, totalTokens / (await measureEngine(onnxPath)));
+      best.pytorch_qint8 = Math.max(best.pytorch_qint8, totalTokens / (await peers.run('qint8')));
+      best.biovec_int8 = Math.max(best.biovec_int8, totalTokens / (await measureEngine(int8Path)));
+      load.push(loadavg());
+      log(`round ${r + 1}: ${JSON.stringify(Object.fromEntries(Object.entries(best).map(([k, v]) => [k, Math.round(v)])))} (best so far)`);
+    }
+  } finally {
+    await peers.close();
+  }
+  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+  const result = {
+    ...Object.fromEntries(Object.entries(best).map(([k, v]) => [`${k}_tokens_per_s`, Math.round(v)])),
+    fp32_vs_pytorch_fp32: ratio(best.biovec_fp32, best.pytorch_fp32),
+    int8_vs_pytorch_fp32: ratio(best.biovec_int8, best.pytorch_fp32),
+    int8_vs_pytorch_qint8: ratio(best.biovec_int8, best.pytorch_qint8),
+    int8_vs_biovec_fp32: ratio(best.biovec_int8, best.biovec_fp32),
+    texts: texts.length, tokens: totalTokens, texts_source: source, threads, rounds,
+    model: 'random roberta-base (12x768)', pytorch: peers.version,
+    cpu_flags: cpuFlags(),
+    loadavg_1m_per_round: load.map((l) => Number(l[0]!.toFixed(2))),
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else console.log(result);
+}

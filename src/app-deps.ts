@@ -59,6 +59,7 @@ export function collectionConfigFor(embedder: Embedder): AppDeps['collectionConf
     queryPrefix: embedder.info.prompts.query,
     documentPrefix: embedder.info.prompts.document,
     chunkOverlap: opts.chunkOverlap,
+    quantize: embedder.info.quantize,
     };
   };
 }

@@ -18,6 +18,10 @@ import { registerSearchRoutes } from './search/routes.js';
 import { authMiddleware } from './auth/auth-middleware.js';
 import { registerImportRoutes } from './imports/routes.js';
 import { registerExportRoutes } from './exports/routes.js';
+import { registerMapRoutes } from './webapp/map-routes.js';
+import { registerOutboxStatusRoutes } from './webapp/outbox-routes.js';
+import { registerTokenizerRoutes } from './webapp/tokenizer-routes.js';
+import { registerWebAppRoutes } from './webapp/web-routes.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -77,6 +81,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerEmbeddingRoutes(app, deps);
   registerImportRoutes(app, deps);
   registerExportRoutes(app, deps);
+  registerMapRoutes(app, deps);
+  registerTokenizerRoutes(app, deps);
+  registerOutboxStatusRoutes(app, deps);
+  registerWebAppRoutes(app);
 
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   registerDocsRoutes(app, {

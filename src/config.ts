@@ -29,7 +29,9 @@ export const configSchema = z.object({
   documentPrefix: z.string().min(1).default('auto')
     .describe('Text put before every document chunk (e5: "passage: "); auto = the model\'s own prompt, none = no prefix'),
   weights: z.enum(['auto', 'safetensors', 'onnx']).default('auto')
-    .describe('Which weights to load: auto prefers model.safetensors (converted to ONNX) over a shipped model.onnx'),
+    .describe('Which weights to load: auto prefers model.safetensors (converted to ONNX) over a shipped model.onnx, and that over pytorch_model.bin; safetensors = always convert the checkpoint (model.safetensors or pytorch_model.bin, single or sharded)'),
+  quantize: z.enum(['auto', 'none', 'int8']).default('auto')
+    .describe('Weights of model.safetensors conversions: int8 = onnxruntime integer MatMul kernels (faster on CPU; vectors within cosine ~0.99 of fp32), none = fp32; auto = none (int8 is opt-in: it changes the vectors, and each collection is bound to one precision)'),
   device: z.enum(['cpu', 'cuda']).default('cpu').describe('onnxruntime execution provider'),
   threads: int(0).default(availableParallelism()).describe('onnxruntime intra-op threads (0 = onnxruntime decides)'),
   inference: z.enum(['worker', 'inline']).default('worker')
@@ -57,6 +59,12 @@ export const configSchema = z.object({
   qdrantShardNumber: int(0).default(0).describe('Shards per new Qdrant collection in distributed mode (0 = Qdrant\'s default)'),
   qdrantReplicationFactor: int(0).default(0).describe('Copies of each shard in distributed mode (0 = Qdrant\'s default)'),
   qdrantWriteConsistency: int(0).default(0).describe('Replicas that must acknowledge a write (0 = Qdrant\'s default)'),
+  lexicalK1: z.coerce.number().min(0).max(10).default(0.9)
+    .describe('BM25 k1 of lexical and hybrid search: how fast repeated terms saturate (Anserini\'s BEIR setting, best on SciFact); Qdrant bakes it into points as they are written'),
+  lexicalB: z.coerce.number().min(0).max(1).default(0.4)
+    .describe('BM25 b: how much chunk length normalises scores (0 = not at all); Qdrant bakes it into points as they are written'),
+  lexicalAvgDocLength: z.coerce.number().positive().default(170)
+    .describe('Qdrant only: the average chunk length in tokens BM25 normalises against (the embedded index uses the live average); SciFact\'s is about 170'),
   outboxMaxBackoffMs: int(1).default(30_000)
     .describe('Longest wait before the outbox worker retries a change the vector index failed to take; once the index answers again, waiting changes are retried at once'),
   host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds (0.0.0.0 to serve other machines)'),

@@ -213,7 +213,13 @@ describe('biovec ingest / search / export / reconcile on the embedded defaults',
     expect(found.code, found.stderr).toBe(0);
     expect(JSON.parse(found.stdout).results[0]).toMatchObject({ id: 'p1', labels: ['pharma'] });
     const table = await cli(['search', 'breast cancer', '-k', '2', '--labels', 'oncology', '--data-dir', dataDir, ...model]);
-    expect(table.stdout).toMatch(/#\s+score\s+id\s+title\n\s+1\s+\S+\s+p2\s+BRCA1/);
+    expect(table.stdout).toMatch(/#\s+score\s+legs\s+id\s+title\s+\(hybrid\)\n\s+1\s+\S+\s+[dl\d ]+\s+p2\s+BRCA1/);
+    const lexical = await cli(['search', 'BRCA1', '--mode', 'lexical', '--json', '--data-dir', dataDir, ...model]);
+    expect(lexical.code, lexical.stderr).toBe(0);
+    expect(JSON.parse(lexical.stdout)).toMatchObject({ mode: 'lexical', results: [{ id: 'p2', legs: { lexical: { rank: 1 } } }] });
+    expect(JSON.parse(lexical.stdout).results).toHaveLength(1);
+    const dense = await cli(['search', 'breast cancer', '--mode', 'dense', '-k', '1', '--json', '--data-dir', dataDir, ...model]);
+    expect(JSON.parse(dense.stdout)).toMatchObject({ mode: 'dense', results: [{ legs: { dense: { rank: 1 } } }] });
 
     const out = join(work, 'vectors.csv');
     const exported = await cli(['export', '-o', out, '--data-dir', dataDir]);
@@ -260,6 +266,19 @@ describe('biovec eval retrieval / probe (tiny RoBERTa: the plumbing; real figure
     expect(run.filter((l) => / 1 [-\d.e]+ biovec$/.test(l)).map((l) => l.split(' ').slice(0, 3).join(' ')).sort()).toEqual(['q0 Q0 d0', 'q1 Q0 d1', 'q2 Q0 d2']);
     const table = await cli(['eval', 'retrieval', '--dataset', beir, '--reuse', '--data-dir', dataDir, ...model]);
     expect(table.stdout).toMatch(/nDCG@10\s+1\.0000/);
+    // Every mode over the same collection (reused: nothing embedded again), one TREC run each.
+    const modes = await cli(['eval', 'retrieval', '--dataset', beir, '--reuse', '--json', '--mode', 'dense,lexical,hybrid', '--fusion', 'rrf', '--rrf-k', '10', '--trec-run', runFile, '--data-dir', dataDir, ...model]);
+    expect(modes.code, modes.stderr).toBe(0);
+    const m = JSON.parse(modes.stdout) as { mode: string; modes: Record<string, { ndcg_at_10: number; recall_at_100: number; mrr_at_10: number }> };
+    expect(m.mode).toBe('dense');
+    expect(Object.keys(m.modes)).toEqual(['dense', 'lexical', 'hybrid']);
+    for (const scores of Object.values(m.modes)) expect(scores).toMatchObject({ ndcg_at_10: 1, recall_at_100: 1, mrr_at_10: 1 });
+    for (const mode of ['dense', 'lexical', 'hybrid']) {
+      const lines = (await readFile(`${runFile}.${mode}`, 'utf8')).trim().split('\n');
+      expect(lines.filter((l) => l.endsWith(` biovec-${mode}`)).length).toBe(lines.length);
+      expect(lines.filter((l) => l.split(' ')[3] === '1').map((l) => l.split(' ').slice(0, 3).join(' ')).sort()).toEqual(['q0 Q0 d0', 'q1 Q0 d1', 'q2 Q0 d2']);
+    }
+    expect((await cli(['eval', 'retrieval', '--dataset', beir, '--reuse', '--mode', 'bm25', '--data-dir', dataDir, ...model])).stderr).toMatch(/--mode takes dense, lexical/);
     const missing = await cli(['eval', 'retrieval', '--dataset', join(work, 'nope'), '--data-dir', dataDir, ...model]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/is not a BEIR dataset: no corpus/);
@@ -460,5 +479,30 @@ describe('biovec search uses the model its collection records', () => {
     expect(other.code).toBe(EXIT_CODES.usage);
     expect(other.stderr).toContain(`collection bert holds vectors of ${bert} (32-d, cls pooling); the loaded model differs in modelId`);
     expect(other.stderr).toContain(`search it with --model ${bert}`);
+  });
+});
+
+describe('biovec ingest / search keep int8 and fp32 vectors apart', () => {
+  it('refuses an int8 ingest into a collection of fp32 vectors, and searches an int8 collection with int8', async () => {
+    const dataDir = join(work, 'quantize-binding');
+    const model = ['--model', fixtureModel('tiny-roberta')];
+    const input = join(work, 'quantize.jsonl');
+    await writeFile(input, [{ id: 'q1', text: 'BRCA1 and breast cancer' }, { id: 'q2', text: 'Aspirin inhibits COX' }].map((r) => JSON.stringify(r)).join('\n'));
+    expect((await cli(['ingest', input, '-c', 'fp32', '--data-dir', dataDir, ...model])).code).toBe(0);
+    const mixed = await cli(['ingest', input, '-c', 'fp32', '--data-dir', dataDir, '--quantize', 'int8', ...model]);
+    expect(mixed.code).not.toBe(0);
+    expect(mixed.stderr).toContain('quantize "none" (asked "int8")');
+
+    const ingested = await cli(['ingest', input, '-c', 'int8', '--data-dir', dataDir, '--quantize', 'int8', ...model]);
+    expect(ingested.code, ingested.stderr).toBe(0);
+    // No --model and no --quantize: the collection's binding loads the int8 graph.
+    const found = await cli(['search', 'BRCA1 and breast cancer', '-c', 'int8', '--json', '--data-dir', dataDir]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(JSON.parse(found.stdout).results[0]).toMatchObject({ id: 'q1' });
+    // --model given with fp32: named as the differing field, with the flag to pass.
+    const other = await cli(['search', 'x', '-c', 'int8', '--data-dir', dataDir, ...model]);
+    expect(other.code).toBe(EXIT_CODES.usage);
+    expect(other.stderr).toContain('the loaded model differs in quantize');
+    expect(other.stderr).toContain('--quantize int8');
   });
 });

@@ -14,6 +14,8 @@ export interface ServedBiovec {
   url: string;
   /** An admin-scope bearer token. */
   token: string;
+  /** Tokens of ServeOptions.extraKeys, in their order. */
+  extraTokens: string[];
   dataDir: string;
   child: ChildProcess;
   /** Server stdout + stderr so far (JSON logs). */
@@ -32,6 +34,8 @@ export interface ServeOptions {
   /** Requests a minute for the key (the fuzzers send many). */
   rateLimitPerMinute?: number;
   databaseUrl?: string;
+  /** More keys made before the server starts (the web app test needs a read-only and a rate-limited one). */
+  extraKeys?: { scope: 'read' | 'write' | 'admin'; rateLimitPerMinute?: number }[];
 }
 
 async function freePort(): Promise<number> {
@@ -72,6 +76,11 @@ export async function startServedBiovec(opts: ServeOptions = {}): Promise<Served
   const created = spawnSync(process.execPath, [...cmd, 'keys', 'create', '--scope', 'admin', '--name', 'fuzz', '--rate-limit', String(opts.rateLimitPerMinute ?? 1_000_000)], { cwd: REPO_ROOT, env: baseEnv(dataDir, extra), encoding: 'utf8' });
   if (created.status !== 0) throw new Error(`biovec keys create failed: ${created.stderr}`);
   const token = created.stdout.trim();
+  const extraTokens = (opts.extraKeys ?? []).map((k, i) => {
+    const made = spawnSync(process.execPath, [...cmd, 'keys', 'create', '--scope', k.scope, '--name', `extra-${i}`, '--rate-limit', String(k.rateLimitPerMinute ?? 1_000_000)], { cwd: REPO_ROOT, env: baseEnv(dataDir, extra), encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`biovec keys create failed: ${made.stderr}`);
+    return made.stdout.trim();
+  });
   const port = await freePort();
   const child = spawn(process.execPath, [...cmd, 'serve'], { cwd: REPO_ROOT, env: baseEnv(dataDir, { BIOVEC_HOST: '127.0.0.1', BIOVEC_PORT: String(port), ...extra }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -90,7 +99,7 @@ export async function startServedBiovec(opts: ServeOptions = {}): Promise<Served
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url, token, dataDir, child,
+    url, token, extraTokens, dataDir, child,
     output: () => output,
     hasExited: () => exited,
     exitCode: () => code,

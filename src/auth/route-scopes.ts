@@ -17,7 +17,10 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   // The docs page, its assets and the spec describe the API and hold no data. They must be
   // public for Swagger UI to work at all: it fetches the spec before the user can authorize,
   // and the "Authorize" button comes from the spec's securitySchemes.
+  // The web app's page and assets (issue 13) hold no data either: the page asks for a key and
+  // sends it on every API call it makes.
   'GET /': 'public',
+  'GET /assets/{file}': 'public',
   'GET /docs': 'public',
   'GET /docs/assets/{file}': 'public',
   'GET /openapi.json': 'public',
@@ -43,6 +46,9 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /decode': 'read',
   'POST /embed_all': 'read',
   'GET /card': 'read',
+  'GET /v1/tokenizer': 'read',
+  'GET /v1/collections/{name}/map': 'read',
+  'GET /v1/outbox': 'read',
 };
 
 /**

@@ -18,16 +18,22 @@ export interface CollectionConfig {
   queryPrefix: string;
   documentPrefix: string;
   chunkOverlap: number;
+  /** 'none' (fp32, the default) or 'int8'. */
+  quantize?: string;
 }
 
 // Both prompts are bound: queries must be embedded the way the collection's vectors expect.
-const BOUND_FIELDS = ['modelId', 'modelRevision', 'pooling', 'normalize', 'maxTokens', 'dims', 'distance', 'queryPrefix', 'documentPrefix'] as const;
+const BOUND_FIELDS = ['modelId', 'modelRevision', 'pooling', 'normalize', 'maxTokens', 'dims', 'distance', 'queryPrefix', 'documentPrefix', 'quantize'] as const;
 
 type BoundField = (typeof BOUND_FIELDS)[number];
 
 /** The bound fields in which two model configurations differ (none: their vectors are comparable). */
-export function differingBindings(a: Pick<CollectionRecord, BoundField>, b: Pick<CollectionRecord, BoundField>): BoundField[] {
-  return BOUND_FIELDS.filter((f) => a[f] !== b[f]);
+type Binding = Omit<Pick<CollectionRecord, BoundField>, 'quantize'> & { quantize?: string };
+
+export function differingBindings(a: Binding, b: Binding): BoundField[] {
+  // A binding that names no precision is fp32: collections made before --quantize existed.
+  const value = (x: Binding, f: BoundField) => (f === 'quantize' ? (x.quantize ?? 'none') : x[f]);
+  return BOUND_FIELDS.filter((f) => value(a, f) !== value(b, f));
 }
 
 /** The index collection holding a catalog collection's vectors at a given version. */
@@ -37,7 +43,8 @@ export const indexNameFor = (name: string, version: number) => `${name}__v${vers
  * Creates a collection bound to a model configuration, or returns the existing one when its
  * configuration is the same. Throws ConflictError naming the fields that differ.
  */
-export async function ensureCollectionRecord(db: Database, config: CollectionConfig): Promise<CollectionRecord> {
+export async function ensureCollectionRecord(db: Database, asked: CollectionConfig): Promise<CollectionRecord> {
+  const config = { ...asked, quantize: asked.quantize ?? 'none' };
   const existing = await findCollection(db, config.name);
   if (existing) {
     const differing = differingBindings(existing, config);

@@ -17,6 +17,7 @@ export function collectionModelConfig(config: Config, collection: CollectionReco
     maxLength: collection.maxTokens,
     queryPrefix: collection.queryPrefix || 'none',
     documentPrefix: collection.documentPrefix || 'none',
+    quantize: collection.quantize === 'int8' ? 'int8' : 'none',
   };
 }
 
@@ -33,7 +34,8 @@ export async function withCollectionModel<T>(opts: { config: Config; collection:
     const differing = differingBindings(loaded, collection);
     if (differing.length > 0) {
       const revision = collection.modelRevision ? ` --model-revision ${collection.modelRevision}` : '';
-      throw new InvalidInputError(`collection ${collection.name} holds vectors of ${collection.modelId} (${collection.dims}-d, ${collection.pooling} pooling); the loaded model differs in ${differing.join(', ')}: search it with --model ${collection.modelId}${revision}, or leave --model out to use the collection's model`);
+      const quantize = collection.quantize === 'int8' ? ' --quantize int8' : '';
+      throw new InvalidInputError(`collection ${collection.name} holds vectors of ${collection.modelId} (${collection.dims}-d, ${collection.pooling} pooling); the loaded model differs in ${differing.join(', ')}: search it with --model ${collection.modelId}${revision}${quantize}, or leave --model out to use the collection's model`);
     }
     return await work(embedder);
   } finally {

@@ -8,6 +8,7 @@ import type { ExportFormat } from '../exports/writers/export-row.js';
 import { importAndIndex } from '../imports/import-and-index.js';
 import { detectFormat, parserFor, type ImportFormat } from '../imports/import-records.js';
 import { InvalidInputError } from '../lib/errors.js';
+import { DEFAULT_FUSION } from '../search/fusion.js';
 import { searchDocuments } from '../search/search-service.js';
 import { ENV_NAMES } from '../config.js';
 import { configFrom } from './config-options.js';
@@ -59,8 +60,14 @@ export function addDataCommands(program: Command, env: Record<string, string | u
     .option('--labels <list>', 'only documents with any of these comma-separated labels')
     .option('--year-gte <year>', 'only documents published in or after this year')
     .option('--year-lte <year>', 'only documents published in or before this year')
+    .addOption(new Option('--mode <mode>', 'dense (vectors), lexical (BM25) or hybrid (both, fused); default hybrid where the collection has a lexical index').choices(['dense', 'lexical', 'hybrid']))
+    .addOption(new Option('--fusion <method>', 'how hybrid fuses its legs').choices(['weighted', 'rrf']))
+    .option('--dense-weight <w>', 'weighted fusion: the dense leg\'s share, 0..1 (default 0.55)')
     .option('--json', 'JSON output')
-    .action(async (query: string, o: { collection: string; k: string; labels?: string; yearGte?: string; yearLte?: string; json?: boolean }, cmd: Command) => {
+    .action(async (query: string, o: { collection: string; k: string; labels?: string; yearGte?: string; yearLte?: string; json?: boolean; mode?: 'dense' | 'lexical' | 'hybrid'; fusion?: 'weighted' | 'rrf'; denseWeight?: string }, cmd: Command) => {
+      const denseWeight = o.denseWeight === undefined ? DEFAULT_FUSION.denseWeight : Number(o.denseWeight);
+      if (!(denseWeight >= 0 && denseWeight <= 1)) throw new InvalidInputError(`--dense-weight must be a number from 0 to 1, got ${o.denseWeight}`);
+      const fusion = o.fusion || o.denseWeight !== undefined ? { method: o.fusion ?? DEFAULT_FUSION.method, dense_weight: denseWeight, rrf_k: DEFAULT_FUSION.rrfK } : undefined;
       const config = configFrom(cmd, env);
       await withStores(config, async ({ database, index }) => {
         const collection = await getCollection(database.db, o.collection);
@@ -69,13 +76,15 @@ export function addDataCommands(program: Command, env: Record<string, string | u
           const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
           const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
           const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
-          const res = await searchDocuments({ db: database.db, index, embedder }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter });
+          const res = await searchDocuments({ db: database.db, index, embedder }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter, mode: o.mode, fusion });
           if (o.json) {
             process.stdout.write(`${JSON.stringify(res)}\n`);
             return;
           }
-          const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
-          process.stdout.write(`  #  score   id              title\n${rows.join('\n')}\n`);
+          // Which legs found each hit, at which rank: d3 = dense rank 3, l1 = lexical rank 1.
+          const legs = (r: (typeof res.results)[number]) => [r.legs.dense && `d${r.legs.dense.rank}`, r.legs.lexical && `l${r.legs.lexical.rank}`].filter(Boolean).join(' ');
+          const rows = res.results.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(4)}  ${legs(r).padEnd(9)}  ${r.id.padEnd(14).slice(0, 14)}  ${(r.title ?? r.chunk.text ?? '').replace(/\s+/g, ' ').slice(0, 70)}`);
+          process.stdout.write(`  #  score   legs       id              title   (${res.mode})\n${rows.join('\n')}\n`);
         });
       });
     });

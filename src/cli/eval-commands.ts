@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander';
 import { getCollection } from '../catalog/collections.js';
 import { exportFilter } from '../exports/export-service.js';
 import { probeCollection, probeHoldout, type HoldoutEvalResult, type ProbeEvalResult } from '../eval/probe-eval.js';
-import { evaluateRetrieval, type RetrievalEvalResult } from '../eval/retrieval-eval.js';
+import { evaluateRetrieval, type RetrievalEvalResult, type SearchMode } from '../eval/retrieval-eval.js';
+import { DEFAULT_FUSION, type FusionMethod } from '../search/fusion.js';
 import { InvalidInputError } from '../lib/errors.js';
 import { configFrom } from './config-options.js';
 import { createProgress, type Progress } from './progress.js';
@@ -19,14 +20,24 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
     .option('--split <name>', 'qrels split', 'test')
     .option('-c, --collection <name>', 'collection to ingest into (default eval-<dataset dir name>); an existing one is emptied first')
     .option('--reuse', 'keep an existing collection of that name: unchanged documents are not embedded again')
-    .option('--trec-run <file>', 'also write the ranked results as a TREC run file (for trec_eval)')
+    .option('--mode <modes>', 'search modes to score, comma-separated: dense, lexical, hybrid (the first one\'s figures are the top-level ones)', 'hybrid')
+    .addOption(new Option('--fusion <method>', 'how hybrid fuses its legs').choices(['weighted', 'rrf']).default(DEFAULT_FUSION.method))
+    .option('--dense-weight <w>', 'weighted fusion: the dense leg\'s share, 0..1', String(DEFAULT_FUSION.denseWeight))
+    .option('--rrf-k <k>', 'rrf fusion: the k in 1/(k + rank)', String(DEFAULT_FUSION.rrfK))
+    .option('--trec-run <file>', 'also write the ranked results as a TREC run file (for trec_eval); with several modes, one file per mode, <file>.<mode>')
     .option('--json', 'print one JSON line')
-    .action(async (o: { dataset: string; split: string; collection?: string; reuse?: boolean; trecRun?: string; json?: boolean }, cmd: Command) => {
+    .action(async (o: { dataset: string; split: string; collection?: string; reuse?: boolean; trecRun?: string; json?: boolean; mode: string; fusion: FusionMethod; denseWeight: string; rrfK: string }, cmd: Command) => {
+      const modes = parseModes(o.mode);
+      const denseWeight = Number(o.denseWeight);
+      const rrfK = Number(o.rrfK);
+      if (!(denseWeight >= 0 && denseWeight <= 1)) throw new InvalidInputError(`--dense-weight must be a number from 0 to 1, got ${o.denseWeight}`);
+      if (!(Number.isInteger(rrfK) && rrfK >= 1)) throw new InvalidInputError(`--rrf-k must be a positive integer, got ${o.rrfK}`);
       await withModelAndStores(configFrom(cmd, env), async (embedder, { database, index }) => {
         const bars: Partial<Record<'ingest' | 'search', Progress>> = {};
-        const run = o.trecRun ? createWriteStream(o.trecRun) : undefined;
+        const runs = new Map(o.trecRun ? modes.map((m) => [m, createWriteStream(modes.length === 1 ? o.trecRun! : `${o.trecRun!}.${m}`)] as const) : []);
         const result = await evaluateRetrieval({
           db: database.db, index, embedder, dataset: o.dataset, split: o.split, collection: o.collection, reuse: o.reuse,
+          modes, fusion: { method: o.fusion, dense_weight: denseWeight, rrf_k: rrfK },
           onProgress: ({ phase, done, total }) => {
             let bar = bars[phase];
             if (!bar) {
@@ -36,10 +47,10 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
             }
             bar.update(done);
           },
-          onQuery: (qid, ranked) => ranked.forEach((h, i) => run?.write(`${qid} Q0 ${h.id} ${i + 1} ${h.score} biovec\n`)),
+          onQuery: (qid, ranked, mode) => ranked.forEach((h, i) => runs.get(mode)?.write(`${qid} Q0 ${h.id} ${i + 1} ${h.score} ${modes.length === 1 ? 'biovec' : `biovec-${mode}`}\n`)),
         });
         for (const bar of Object.values(bars)) bar.stop();
-        if (run) await new Promise<void>((resolve, reject) => run.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        for (const run of runs.values()) await new Promise<void>((resolve, reject) => run.end((err?: Error | null) => (err ? reject(err) : resolve())));
         for (const e of result.errors.slice(0, 20)) process.stderr.write(`biovec: corpus record ${e.record} skipped: ${e.detail}\n`);
         const { errors: _errors, ...summary } = result;
         process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : formatRetrieval(result));
@@ -91,6 +102,15 @@ export function addEvalCommands(program: Command, env: Record<string, string | u
     });
 }
 
+const MODES: SearchMode[] = ['dense', 'lexical', 'hybrid'];
+
+function parseModes(list: string): SearchMode[] {
+  const modes = [...new Set(list.split(',').map((m) => m.trim()).filter(Boolean))];
+  const bad = modes.find((m) => !MODES.includes(m as SearchMode));
+  if (bad !== undefined || modes.length === 0) throw new InvalidInputError(`--mode takes dense, lexical and/or hybrid, comma-separated; got ${list}`);
+  return modes as SearchMode[];
+}
+
 function formatHoldout(r: HoldoutEvalResult): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   return [
@@ -130,11 +150,19 @@ function formatRetrieval(r: RetrievalEvalResult): string {
     `prompts      query ${prompt(r.model.prompts.query)}, document ${prompt(r.model.prompts.document)}`,
     `collection   ${r.collection}`,
     '',
+    `mode         ${r.mode}`,
     `nDCG@10      ${r.ndcg_at_10.toFixed(4)}`,
     `recall@10    ${r.recall_at_10.toFixed(4)}`,
     `recall@100   ${r.recall_at_100.toFixed(4)}`,
     `MRR@10       ${r.mrr_at_10.toFixed(4)}`,
     '',
+    ...(Object.keys(r.modes).length > 1
+      ? [
+          'mode         nDCG@10   recall@10   recall@100   MRR@10',
+          ...Object.entries(r.modes).map(([mode, s]) => `${mode.padEnd(12)} ${s.ndcg_at_10.toFixed(4).padStart(7)}   ${s.recall_at_10.toFixed(4).padStart(9)}   ${s.recall_at_100.toFixed(4).padStart(10)}   ${s.mrr_at_10.toFixed(4).padStart(6)}`),
+          '',
+        ]
+      : []),
     `time         ${r.seconds.toFixed(1)} s (ingest ${r.ingest_seconds.toFixed(1)} s, search ${r.search_seconds.toFixed(1)} s)`,
     '',
   ].join('\n');

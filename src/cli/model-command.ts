@@ -7,6 +7,10 @@ export function describeModel(embedder: OnnxEmbedder): Record<string, unknown> {
     model: info.modelId,
     revision: info.revision ?? null,
     architecture: info.architecture,
+    // config.json's transformers classes and the checkpoint file: what a user checks first
+    // when a model loads differently than expected.
+    architectures: info.checkpoint?.architectures ?? [],
+    checkpoint: info.checkpoint?.file ?? null,
     dims: info.dims,
     pooling: info.pooling,
     normalize: info.normalize,

@@ -20,9 +20,10 @@ export function addStoreCommands(program: Command, env: Record<string, string | 
     .description('Compare catalog and vector index; report missing, orphan and stale points (JSON), and repair with --repair')
     .option('--repair', 'queue re-syncs for missing/stale points, delete orphans, then drain the outbox')
     .option('--collection <name>', 'only this collection')
-    .action(async (o: { repair?: boolean; collection?: string }, cmd: Command) => {
+    .option('--lexical', 'with --repair: give index collections made before the lexical index one even where that means re-creating them (Qdrant; searches answer 503 until refilled)')
+    .action(async (o: { repair?: boolean; collection?: string; lexical?: boolean }, cmd: Command) => {
       await withStores(configFrom(cmd, env), async ({ database, index }) => {
-        const reports = await reconcile({ db: database.db, index, repair: o.repair === true, collection: o.collection });
+        const reports = await reconcile({ db: database.db, index, repair: o.repair === true, collection: o.collection, recreateForLexical: o.lexical === true });
         if (o.repair) {
           const left = await new OutboxWorker({ db: database.db, index }).drain(10 * 60_000);
           if (left > 0) process.stderr.write(`biovec: ${left} outbox row(s) still pending (index unavailable?); run again later\n`);

@@ -31,6 +31,8 @@ export const collections = pgTable('collections', {
   queryPrefix: text().notNull().default(''),
   documentPrefix: text().notNull().default(''),
   chunkOverlap: integer().notNull().default(0),
+  /** Weight precision the vectors were made with ('none' = fp32, 'int8'): int8 and fp32 vectors never share a collection. */
+  quantize: text().notNull().default('none'),
   indexName: text().notNull(),
   version: integer().notNull().default(1),
   ...timestamps,

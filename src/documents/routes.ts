@@ -18,7 +18,7 @@ export function registerDocumentRoutes(app: App, deps: AppDeps): void {
       params: CollectionParams,
       body: { content: { 'application/json': { schema: z.union([z.array(DocumentInputSchema).min(1), z.object({ documents: z.array(DocumentInputSchema).min(1) })]) }, 'application/x-ndjson': { schema: z.string().openapi({ description: 'one DocumentInput JSON object per line' }) } }, required: true },
     },
-    responses: { 200: { content: { 'application/json': { schema: IngestResultSchema } }, description: 'Per-document outcome; an id given twice is failed the second time' }, ...authErrorResponses, ...jsonBodyErrorResponses, 404: errorResponses[404] },
+    responses: { 200: { content: { 'application/json': { schema: IngestResultSchema } }, description: 'Per-document outcome; an id given twice is failed the second time' }, ...authErrorResponses, ...jsonBodyErrorResponses, 404: errorResponses[404], 409: errorResponses[409] },
   });
   app.post('/v1/collections/:name/documents', async (c) => {
     const params = CollectionParams.safeParse({ name: c.req.param('name') });

@@ -13,6 +13,13 @@ export interface EmbedderInfo {
   maxTokens: number;
   architecture: string;
   weights: 'safetensors' | 'onnx';
+  /**
+   * The file the weights came from (model.safetensors, pytorch_model.bin, a shard index,
+   * onnx/model.onnx) and config.json's `architectures`, for `biovec model info`.
+   */
+  checkpoint?: { file: string; architectures: string[] };
+  /** int8: the converter quantized the weight MatMuls; vectors differ slightly from fp32 ones. */
+  quantize: 'none' | 'int8';
   tokenizer: string;
   /**
    * Text the model expects before queries and before documents (bge's retrieval instruction,
@@ -110,6 +117,11 @@ export interface Embedder {
   tokenize?(texts: string[], options: { addSpecialTokens: boolean }): Promise<Token[][]>;
   /** Token ids back to text (TEI's /decode). Throws InvalidInputError (pointer /i/j) for an id outside the vocabulary. */
   decode?(ids: number[][], options: { skipSpecialTokens: boolean }): Promise<string[]>;
+  /**
+   * The tokenizer as a browser tokenizer loads it (@huggingface/tokenizers): tokenizer.json with
+   * padding and truncation off, as the engine runs it, and tokenizer_config.json; where the engine has one.
+   */
+  tokenizerFiles?(): { tokenizer: Record<string, unknown>; config: Record<string, unknown> };
 }
 
 export interface Token {

@@ -1,11 +1,12 @@
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Config } from '../config.js';
 import { ModelError } from '../lib/errors.js';
 import { convertCheckpoint } from './convert/convert-checkpoint.js';
+import { findCheckpoint } from './convert/weights-source.js';
 import type { EmbedderInfo } from './embedder.js';
 import type { DownloadProgress } from './model/hub-client.js';
-import { parseEncoderConfig, readModelConfig, tokenLimits } from './model/model-config.js';
+import { architecturesOf, parseEncoderConfig, readModelConfig, tokenLimits } from './model/model-config.js';
 import { readModelDefaults } from './model/model-defaults.js';
 import { parseModelSpec, resolveModel } from './model/resolve-model.js';
 import { OnnxEmbedder } from './onnx-embedder.js';
@@ -14,7 +15,7 @@ import { TextTokenizer } from './tokenizer/text-tokenizer.js';
 
 export type EmbedderConfig = Pick<
   Config,
-  | 'model' | 'modelRevision' | 'pooling' | 'normalize' | 'maxLength' | 'queryPrefix' | 'documentPrefix' | 'weights' | 'device' | 'threads' | 'inference'
+  | 'model' | 'modelRevision' | 'pooling' | 'normalize' | 'maxLength' | 'queryPrefix' | 'documentPrefix' | 'weights' | 'quantize' | 'device' | 'threads' | 'inference'
   | 'maxBatchTokens' | 'maxBatchSize' | 'maxQueuedTokens' | 'cacheDir' | 'hfEndpoint' | 'hfToken' | 'hfHubOffline'
   | 'hfHubCache' | 'hubTimeoutMs'
 >;
@@ -22,6 +23,8 @@ export type EmbedderConfig = Pick<
 export interface LoadHooks {
   onDownload?: (p: DownloadProgress) => void;
   onInfo?: (message: string) => void;
+  /** Measurement scripts only: other linears to keep fp32 under int8 (see INT8_KEEP_FP32). */
+  keepFp32?: readonly string[];
 }
 
 const exists = (path: string) => access(path).then(() => true, () => false);
@@ -44,10 +47,16 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
 
   let onnxPath: string;
   let architecture = String(rawConfig.model_type ?? 'unknown');
+  const quantize = cfg.quantize === 'int8' ? 'int8' : 'none';
   if (weights.kind === 'safetensors') {
     architecture = parseEncoderConfig(rawConfig).modelType; // refuses unsupported architectures first
-    ({ onnxPath } = await convertCheckpoint({ modelDir: dir, cacheDir: cfg.cacheDir, onProgress: hooks.onInfo }));
+    ({ onnxPath } = await convertCheckpoint({ modelDir: dir, cacheDir: cfg.cacheDir, quantize, keepFp32: hooks.keepFp32, onProgress: hooks.onInfo }));
   } else {
+    if (quantize === 'int8') {
+      throw new ModelError(
+        `--quantize int8 needs model.safetensors (biovec quantizes while converting); ${dir} has only ${weights.path}: use --quantize none, or a directory with model.safetensors`,
+      );
+    }
     onnxPath = weights.path;
   }
   const defaults = await readModelDefaults(dir, resolved.modelId);
@@ -76,6 +85,8 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
     maxTokens: limit,
     architecture,
     weights: weights.kind,
+    checkpoint: { file: relative(dir, weights.path), architectures: architecturesOf(rawConfig) },
+    quantize,
     tokenizer: tokenizer.kind,
     prompts: {
       query: chosenPrompt(cfg.queryPrefix, defaults.prompts.query),
@@ -104,18 +115,17 @@ function chosenPrompt(setting: string, modelOwn: string): string {
   return setting === 'none' ? '' : setting;
 }
 
+/** `safetensors` means a checkpoint biovec converts: safetensors or pytorch_model.bin, single or sharded. */
 async function pickWeights(dir: string, prefer: EmbedderConfig['weights']): Promise<{ kind: 'safetensors' | 'onnx'; path: string }> {
-  const safetensors = join(dir, 'model.safetensors');
   const onnxCandidates = [join(dir, 'onnx', 'model.onnx'), join(dir, 'model.onnx')];
-  const hasSafetensors = await exists(safetensors);
+  const checkpoint = await findCheckpoint(dir);
   let onnx: string | undefined;
   for (const candidate of onnxCandidates) if (!onnx && (await exists(candidate))) onnx = candidate;
-  if (prefer !== 'onnx' && hasSafetensors) return { kind: 'safetensors', path: safetensors };
+  // A shipped ONNX export beats converting a pickle: .bin is only the last resort of auto.
+  const isBin = checkpoint?.file.startsWith('pytorch_model') ?? false;
+  if (prefer === 'auto' && isBin && onnx) return { kind: 'onnx', path: onnx };
+  if (prefer !== 'onnx' && checkpoint) return { kind: 'safetensors', path: checkpoint.path };
   if (prefer !== 'safetensors' && onnx) return { kind: 'onnx', path: onnx };
-  const wanted = prefer === 'auto' ? 'model.safetensors or onnx/model.onnx' : prefer === 'onnx' ? 'onnx/model.onnx or model.onnx' : 'model.safetensors';
-  const bin = await exists(join(dir, 'pytorch_model.bin'));
-  throw new ModelError(
-    `${dir} has no ${wanted}` +
-      (bin ? '; it has pytorch_model.bin, which biovec does not read: re-save it with safetensors (save_pretrained(safe_serialization=True))' : ''),
-  );
+  const wanted = prefer === 'auto' ? 'model.safetensors, pytorch_model.bin (or their sharded index) or onnx/model.onnx' : prefer === 'onnx' ? 'onnx/model.onnx or model.onnx' : 'model.safetensors, pytorch_model.bin or their sharded index';
+  throw new ModelError(`${dir} has no ${wanted}`);
 }

@@ -43,6 +43,14 @@ export class OnnxEmbedder implements Embedder {
     });
   }
 
+  tokenizerFiles(): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
+    // Padding and truncation off, as TextTokenizer.load sets them: the browser must count every token.
+    this.browserTokenizer ??= { ...(JSON.parse(this.tokenizer.json) as Record<string, unknown>), padding: null, truncation: null };
+    return { tokenizer: this.browserTokenizer, config: this.tokenizer.tokenizerConfig };
+  }
+
+  private browserTokenizer: Record<string, unknown> | undefined;
+
   async embed(texts: unknown[], options: EmbedOptions = {}): Promise<Embedding[]> {
     const { sequences, lengths } = await this.encodeTexts(texts, options);
     if (sequences.length === 0) return [];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { ROUTE_SCOPES } from '../auth/route-scopes.js';
 import type { AppEnv } from './app-env.js';
 
@@ -71,8 +71,8 @@ export function withSecurity(doc: Document): Document {
 
 /**
  * /openapi.json, the Swagger UI page at /docs with its assets under /docs/assets (served from
- * swagger-ui-dist, cached for a year: their URLs carry the version), and GET / leading to /docs.
- * Register last: the spec covers the routes registered so far.
+ * swagger-ui-dist, cached for a year: their URLs carry the version); GET / is the web app
+ * (src/webapp). Register last: the spec covers the routes registered so far.
  */
 export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, config: DocumentConfig): void {
   let spec: Document | undefined;
@@ -87,9 +87,4 @@ export function registerDocsRoutes(app: OpenAPIHono<AppEnv>, config: DocumentCon
     if (body === undefined) cache.set(name, (body = await entry.read()));
     return c.body(body, 200, { 'content-type': entry.type, 'cache-control': 'public, max-age=31536000, immutable' });
   });
-  // In the spec (unlike /docs): it shares its path with TEI's POST /, so a 405 there lists GET.
-  app.openapi(
-    createRoute({ method: 'get', path: '/', tags: ['operations'], summary: 'Leads to the API docs', responses: { 302: { description: 'Redirect to /docs', headers: z.object({ location: z.string() }) } } }),
-    (c) => c.redirect('/docs', 302),
-  );
 }

@@ -3,7 +3,7 @@ import type { DocumentInput } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
 import { documentFieldIssues } from '../documents/validate-document-fields.js';
 import type { Embedder } from '../embedding/embedder.js';
-import { ingestDocuments, type IngestOutcome } from '../ingest/ingest-documents.js';
+import { commitIngest, ingestDocuments, prepareIngest, type IngestOutcome, type PreparedIngest } from '../ingest/ingest-documents.js';
 import { parseCsv } from '../ingest/parsers/csv.js';
 import { parseNdjson } from '../ingest/parsers/ndjson.js';
 import type { FieldMapping, ParseOptions, ParsedRecord } from '../ingest/parsers/parsed-record.js';
@@ -48,7 +48,8 @@ export function detectFormat(hint: string): ImportFormat | undefined {
  * (unchanged documents embed nothing). A record the catalog cannot store (NUL, metadata too
  * deep) is an error record, checked before the write; should a batch write still fail for a
  * per-record reason, its records are written one by one so only the culprit fails (issue 10).
- * Calls onBatch after every committed batch.
+ * Calls onBatch after every committed batch, in record order; the next batch is embedded
+ * while one is written.
  * @throws what ingestDocuments throws for reasons not tied to one record (overload, a
  * database that is down, abort), as an AppError whose detail names the records of the batch.
  */
@@ -67,21 +68,42 @@ export async function importRecords(opts: {
   let batch: BatchItem[] = [];
   let errors: ImportError[] = [];
   let lastRecord = progress.cursor;
-  const ingest = (items: BatchItem[]) =>
-    ingestDocuments({ db: opts.db, embedder: opts.embedder, collection: opts.collection, documents: items.map((b) => b.doc), priority: 'bulk', signal: opts.signal });
-  const flush = async () => {
-    if (batch.length > 0) {
-      const { outcomes, failures } = await ingestBatch(batch, ingest, opts.signal);
+  const ingestOpts = (items: BatchItem[]) =>
+    ({ db: opts.db, embedder: opts.embedder, collection: opts.collection, documents: items.map((b) => b.doc), priority: 'bulk' as const, signal: opts.signal });
+  const ingest = (items: BatchItem[]) => ingestDocuments(ingestOpts(items));
+  // Two batches in flight: while batch n is written (and its outbox rows queued), batch n+1 is
+  // already planned, tokenized and queued for inference, so the engine does not wait on the
+  // catalog (issue 14). Commits stay in record order.
+  let pending: PendingBatch | undefined;
+  const finish = async (p: PendingBatch) => {
+    if (p.batch.length > 0) {
+      const first = () => p.prepared.then((r) => (r.ok ? commitIngest(opts.db, r.value) : Promise.reject(r.error)));
+      const { outcomes, failures } = await ingestBatch(p.batch, { first, each: ingest }, opts.signal);
       for (const o of outcomes) progress[o.status] += 1;
       progress.done += outcomes.length;
       progress.failed += failures.length;
       // Failures found by the fallback go with the batch's other errors, in record order.
-      errors = [...errors, ...failures].sort((a, b) => a.record - b.record);
+      p.errors = [...p.errors, ...failures].sort((a, b) => a.record - b.record);
     }
-    progress.cursor = lastRecord;
-    await opts.onBatch(progress, errors);
+    progress.cursor = p.cursor;
+    await opts.onBatch(progress, p.errors);
+  };
+  const drain = async () => {
+    const p = pending;
+    pending = undefined;
+    if (p) await finish(p);
+  };
+  const flush = async () => {
+    const ids = new Set(batch.map((b) => b.doc.externalId));
+    // A batch repeating an id of the uncommitted one must plan against that one's write
+    // (else both would "create" it, or the older text would win): wait for it first.
+    if (pending && [...ids].some((id) => pending!.ids.has(id))) await drain();
+    const items = batch;
+    const next: PendingBatch = { batch: items, errors, cursor: lastRecord, ids, prepared: items.length > 0 ? settle(prepareIngest(ingestOpts(items))) : Promise.resolve({ ok: true, value: undefined as never }) };
     batch = [];
     errors = [];
+    await drain();
+    pending = next;
   };
   const iterator = opts.records[Symbol.asyncIterator]();
   for (;;) {
@@ -90,7 +112,10 @@ export async function importRecords(opts: {
       next = await iterator.next();
     } catch (err) {
       // The file cannot be read past here; the records before it still count (issue 10).
-      if (!opts.signal?.aborted) await flush();
+      if (!opts.signal?.aborted) {
+        await flush();
+        await drain();
+      }
       throw err;
     }
     if (next.done) break;
@@ -107,8 +132,23 @@ export async function importRecords(opts: {
     if (batch.length >= (opts.batchSize ?? 64) || errors.length >= 256) await flush();
   }
   await flush();
+  await drain();
   return progress;
 }
+
+interface PendingBatch {
+  batch: BatchItem[];
+  errors: ImportError[];
+  /** The resume point once this batch is committed. */
+  cursor: number;
+  ids: Set<string>;
+  /** Settled, so a batch that fails while an earlier one commits raises no unhandled rejection. */
+  prepared: Promise<Settled<PreparedIngest>>;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
 
 interface BatchItem {
   record: number;
@@ -127,12 +167,12 @@ function recordProblem(doc: DocumentInput): string | undefined {
  */
 async function ingestBatch(
   batch: BatchItem[],
-  ingest: (items: BatchItem[]) => Promise<IngestOutcome[]>,
+  ingest: { first: () => Promise<IngestOutcome[]>; each: (items: BatchItem[]) => Promise<IngestOutcome[]> },
   signal: AbortSignal | undefined,
 ): Promise<{ outcomes: IngestOutcome[]; failures: ImportError[] }> {
   const range = batch.length === 1 ? `record ${batch[0]!.record}` : `records ${batch[0]!.record}–${batch.at(-1)!.record}`;
   try {
-    return { outcomes: await ingest(batch), failures: [] };
+    return { outcomes: await ingest.first(), failures: [] };
   } catch (err) {
     if (signal?.aborted) throw err;
     if (!isRecordError(err)) throw batchError(err, range);
@@ -141,7 +181,7 @@ async function ingestBatch(
   const failures: ImportError[] = [];
   for (const item of batch) {
     try {
-      outcomes.push(...(await ingest([item])));
+      outcomes.push(...(await ingest.each([item])));
     } catch (err) {
       if (signal?.aborted) throw err;
       if (!isRecordError(err)) throw batchError(err, `record ${item.record}`);

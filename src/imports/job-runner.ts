@@ -7,7 +7,7 @@ import type { Embedder } from '../embedding/embedder.js';
 import { AppError, ConflictError, NotFoundError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { ImportBatchError, importRecords, parserFor } from './import-records.js';
-import { getJob, markCancelled, saveProgress, unfinishedJobs, type ImportJobState, type JobRecord } from './job-store.js';
+import { getJob, markCancelled, saveCancelledProgress, saveProgress, unfinishedJobs, type ImportJobState, type JobRecord } from './job-store.js';
 
 /**
  * A job that crashed the process this many starts in a row without its cursor moving is
@@ -144,7 +144,10 @@ export class ImportJobRunner {
         onBatch: async (progress, errors) => {
           state.progress = progress;
           // Cancelled (perhaps by another process) or its collection deleted: stop here.
-          if (!(await saveProgress(db, jobId, { state, errors }))) cancel.abort(new Error('the job is no longer active'));
+          if (!(await saveProgress(db, jobId, { state, errors }))) {
+            await saveCancelledProgress(db, jobId, state);
+            cancel.abort(new Error('the job is no longer active'));
+          }
           this.opts.onBatch?.();
         },
       });

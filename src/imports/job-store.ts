@@ -58,6 +58,18 @@ export async function markCancelled(db: Database, id: string): Promise<JobRecord
 }
 
 /**
+ * Counts a batch whose write was already under way when the job was cancelled (the next batch
+ * is embedded while one is written), so a cancelled job's figures match the documents it kept.
+ * Touches only the counters of a cancelled job, never its status.
+ */
+export async function saveCancelledProgress(db: Database, id: string, state: ImportJobState): Promise<void> {
+  await db
+    .update(jobs)
+    .set({ done: state.progress.done, failed: state.progress.failed, state: state as unknown as Record<string, unknown>, updatedAt: new Date() })
+    .where(and(eq(jobs.id, id), eq(jobs.status, 'cancelled')));
+}
+
+/**
  * Records progress; appends errors (keeping the first MAX_STORED_ERRORS). Only an active job
  * of a live collection is updated (`isOrphanAllowed` drops the second condition), so a
  * cancel or a collection delete is never overwritten.

@@ -3,7 +3,7 @@ import { planDocuments, writeDocuments, type ChunkRow, type DocumentInput, type 
 import type { Database } from '../db/client.js';
 import type { Priority } from '../embedding/batcher.js';
 import type { Embedder } from '../embedding/embedder.js';
-import { InvalidInputError, type FieldIssue } from '../lib/errors.js';
+import { ConflictError, InvalidInputError, type FieldIssue } from '../lib/errors.js';
 
 export type IngestStatus = 'created' | 'updated' | 'unchanged';
 
@@ -28,9 +28,29 @@ export function validateDocuments(docs: DocumentInput[]): void {
   if (issues.length > 0) throw new InvalidInputError(`invalid documents: ${issues.slice(0, 5).map((x) => `${x.pointer} ${x.detail}`).join('; ')}`, issues);
 }
 
+/**
+ * int8 and fp32 vectors of one model are close (cosine ≈ 0.995) but not equal: mixed in one
+ * collection, rankings would depend on which run wrote a document. A server or CLI started
+ * with another --quantize than the collection's is refused (409) before anything is embedded.
+ */
+function assertSamePrecision(collection: CollectionRecord, embedder: Embedder): void {
+  if (collection.quantize === embedder.info.quantize) return;
+  throw new ConflictError(
+    `collection ${collection.name} holds ${collection.quantize === 'int8' ? 'int8' : 'fp32'} vectors (quantize ${collection.quantize}); ` +
+      `the loaded model runs with quantize ${embedder.info.quantize}: restart with --quantize ${collection.quantize}, or use another collection`,
+  );
+}
+
 /** The text a document is embedded from: title and body, as one passage. */
 export function embeddedText(doc: Pick<DocumentInput, 'title' | 'body'>): string {
   return doc.title ? (doc.body ? `${doc.title}\n\n${doc.body}` : doc.title) : doc.body;
+}
+
+/** A batch planned and embedded, not yet written: see prepareIngest / commitIngest. */
+export interface PreparedIngest {
+  collection: CollectionRecord;
+  writes: DocumentWrite[];
+  outcomes: IngestOutcome[];
 }
 
 /**
@@ -38,15 +58,27 @@ export function embeddedText(doc: Pick<DocumentInput, 'title' | 'body'>): string
  * (cut into model-sized chunks), then writes documents, chunks and outbox rows in one
  * transaction. Throws what embed() throws (invalid text, overload) before writing anything.
  */
-export async function ingestDocuments(opts: {
+export async function ingestDocuments(opts: IngestOptions): Promise<IngestOutcome[]> {
+  return commitIngest(opts.db, await prepareIngest(opts));
+}
+
+export interface IngestOptions {
   db: Database;
   embedder: Embedder;
   collection: CollectionRecord;
   documents: DocumentInput[];
   priority?: Priority;
   signal?: AbortSignal;
-}): Promise<IngestOutcome[]> {
+}
+
+/**
+ * The first half of ingestDocuments: plan and embed, no write. The plan reads the stored
+ * hashes, so a batch that shares ids with one not yet committed must wait for that commit
+ * (importRecords' pipeline does). Throws what ingestDocuments throws before writing.
+ */
+export async function prepareIngest(opts: IngestOptions): Promise<PreparedIngest> {
   const { collection, embedder } = opts;
+  assertSamePrecision(collection, embedder);
   validateDocuments(opts.documents);
   // The last occurrence of an id in one batch wins, as a sequence of writes would.
   const byId = new Map(opts.documents.map((d) => [d.externalId, d]));
@@ -70,6 +102,11 @@ export async function ingestDocuments(opts: {
       outcomes.set(p.input.externalId, { externalId: p.input.externalId, status: 'unchanged', embeddedChunks: 0 });
     }
   }
-  await writeDocuments(opts.db, collection, writes);
-  return opts.documents.map((d) => outcomes.get(d.externalId)!);
+  return { collection, writes, outcomes: opts.documents.map((d) => outcomes.get(d.externalId)!) };
+}
+
+/** The second half of ingestDocuments: one transaction for a prepared batch. */
+export async function commitIngest(db: Database, prepared: PreparedIngest): Promise<IngestOutcome[]> {
+  await writeDocuments(db, prepared.collection, prepared.writes);
+  return prepared.outcomes;
 }

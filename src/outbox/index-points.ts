@@ -1,5 +1,7 @@
 import type { CollectionRecord } from '../catalog/collections.js';
 import type { ChunkRow, DocumentRecord } from '../catalog/documents.js';
+import { embeddedText } from '../ingest/ingest-documents.js';
+import { termVector } from '../lexical/term-vector.js';
 import { pointId } from '../vectors/point-id.js';
 import type { CollectionSpec, Distance, Payload, PayloadValue, VectorPoint } from '../vectors/vector-index.js';
 
@@ -12,7 +14,7 @@ export const PAYLOAD_INDEXES: CollectionSpec['payloadIndexes'] = [
 ];
 
 export function indexSpecFor(collection: CollectionRecord, indexName = collection.indexName): CollectionSpec {
-  return { name: indexName, dims: collection.dims, distance: collection.distance as Distance, payloadIndexes: PAYLOAD_INDEXES };
+  return { name: indexName, dims: collection.dims, distance: collection.distance as Distance, payloadIndexes: PAYLOAD_INDEXES, lexical: true };
 }
 
 /** A year to filter on, from the usual metadata spellings (`year`, `pub_year`, ISO `date`). */
@@ -33,6 +35,7 @@ export function yearOf(metadata: Record<string, unknown>): number | undefined {
  */
 export function pointsFor(collection: CollectionRecord, doc: DocumentRecord, rows: ChunkRow[]): VectorPoint[] {
   const year = yearOf(doc.metadata);
+  const text = embeddedText(doc);
   return rows.map((c) => {
     const payload: Payload = {
       document_id: doc.externalId,
@@ -43,6 +46,7 @@ export function pointsFor(collection: CollectionRecord, doc: DocumentRecord, row
       metadata: doc.metadata as Record<string, PayloadValue>,
     };
     if (year !== undefined) payload.year = year;
-    return { id: pointId(collection.name, doc.externalId, c.chunkIndex), vector: c.vector, payload };
+    // Terms come from the chunk's span of the stored text, so they can be rebuilt from the catalog without the model.
+    return { id: pointId(collection.name, doc.externalId, c.chunkIndex), vector: c.vector, payload, terms: termVector(text.slice(c.startOffset, c.endOffset)) };
   });
 }

@@ -24,6 +24,24 @@ export async function findMissingIndexes(db: Database, index: VectorIndex): Prom
 }
 
 /**
+ * Catalog collections with documents whose index collection exists but keeps no lexical
+ * (BM25) index: made before issue 15. Unreachable indexes are skipped, as above.
+ */
+export async function findIndexesWithoutLexical(db: Database, index: VectorIndex): Promise<CollectionRecord[]> {
+  const withDocuments = await db
+    .select()
+    .from(collections)
+    .where(sql`exists (select 1 from ${documents} where ${documents.collectionId} = ${collections.id})`)
+    .orderBy(collections.name);
+  const out: CollectionRecord[] = [];
+  for (const collection of withDocuments) {
+    const info = await index.collectionInfo(collection.indexName);
+    if (info && !info.lexical) out.push(collection);
+  }
+  return out;
+}
+
+/**
  * Queues a sync of every document of the collection, so the worker rewrites its whole index
  * collection from the catalog (which holds every vector). Documents that already have a due
  * sync row are skipped; rows being applied or backing off are not counted, since a row in

@@ -4,7 +4,10 @@ import { DATABASE_BACKENDS, openTestDatabase, type TestDatabase } from '../../te
 import { flakyIndex } from '../../test/helpers/flaky-index.js';
 import { dropCollectionRecord, ensureCollectionRecord, type CollectionConfig } from '../catalog/collections.js';
 import { HashEmbedder } from '../embedding/adapters/hash-embedder.js';
+import { deleteDocuments } from '../catalog/documents.js';
 import { ingestDocuments } from '../ingest/ingest-documents.js';
+import { termVector } from '../lexical/term-vector.js';
+import { indexSpecFor } from './index-points.js';
 import { QdrantIndex } from '../vectors/adapters/qdrant-index.js';
 import { OutboxWorker } from './outbox-worker.js';
 import { reconcile } from './reconcile.js';
@@ -56,6 +59,47 @@ describe.skipIf(!QDRANT_URL).each(DATABASE_BACKENDS)('outbox worker on the Qdran
     index.down = false;
     expect(await patient.drain(20_000)).toBe(0);
     expect((await reconcile({ db, index, repair: false, collection: name }))[0]).toMatchObject({ catalogPoints: 4, indexPoints: 4, missing: 0, orphans: 0, stale: 0 });
+  });
+
+  it('keeps the sparse (BM25) vectors in step: writes, rewrites and deletes them with the dense ones', async () => {
+    const db = t.handle.db;
+    const name = unique('lexical');
+    const collection = await ensureCollectionRecord(db, config(name));
+    const w = new OutboxWorker({ db, index, baseBackoffMs: 10, maxBackoffMs: 50 });
+    await ingestDocuments({ db, embedder, collection, documents: [{ externalId: 'x1', body: 'BRCA1 carriers' }, { externalId: 'x2', body: 'IL-6 in sepsis' }] });
+    expect(await w.drain(20_000)).toBe(0);
+    expect(await inner.collectionInfo(collection.indexName)).toMatchObject({ lexical: true, points: 2 });
+    const lexical = async (text: string) => (await inner.searchLexical(collection.indexName, { terms: termVector(text), k: 10 })).map((h) => h.payload.document_id);
+    expect(await lexical('brca1')).toEqual(['x1']);
+    await ingestDocuments({ db, embedder, collection, documents: [{ externalId: 'x1', body: 'zebrafish fins' }] });
+    expect(await w.drain(20_000)).toBe(0);
+    expect(await lexical('brca1')).toEqual([]);
+    expect(await lexical('zebrafish')).toEqual(['x1']);
+    await deleteDocuments(db, collection, ['x2']);
+    expect(await w.drain(20_000)).toBe(0);
+    expect(await lexical('sepsis')).toEqual([]);
+    expect((await reconcile({ db, index, repair: false, collection: name }))[0]).toMatchObject({ lexical: true, catalogPoints: 1, indexPoints: 1, missing: 0, orphans: 0, stale: 0 });
+  });
+
+  it('reconcile --repair --lexical re-creates a dense-only Qdrant collection with its lexical index, from the catalog', async () => {
+    const db = t.handle.db;
+    const name = unique('prelexical');
+    const collection = await ensureCollectionRecord(db, config(name));
+    await inner.ensureCollection({ ...indexSpecFor(collection), lexical: false });
+    await ingestDocuments({ db, embedder, collection, documents: [{ externalId: 'p1', body: 'BRCA1 carriers' }, { externalId: 'p2', body: 'IL-6 in sepsis' }] });
+    const w = new OutboxWorker({ db, index, baseBackoffMs: 10, maxBackoffMs: 50 });
+    expect(await w.drain(20_000)).toBe(0);
+    expect(await inner.collectionInfo(collection.indexName)).toMatchObject({ lexical: false, points: 2 });
+    expect(await w.buildLexicalIndexes()).toEqual([]); // Qdrant cannot add it in place
+    const [plain] = await reconcile({ db, index, repair: true, collection: name });
+    expect(plain).toMatchObject({ lexical: false, stale: 0 });
+    const embedded = embedder.embeddedTexts;
+    await reconcile({ db, index, repair: true, collection: name, recreateForLexical: true });
+    expect(await w.drain(20_000)).toBe(0);
+    expect(embedder.embeddedTexts).toBe(embedded);
+    expect(await inner.collectionInfo(collection.indexName)).toMatchObject({ lexical: true, points: 2 });
+    expect((await inner.searchLexical(collection.indexName, { terms: termVector('il-6'), k: 5 })).map((h) => h.payload.document_id)).toEqual(['p2']);
+    expect((await reconcile({ db, index, repair: false, collection: name }))[0]).toMatchObject({ lexical: true, missing: 0, orphans: 0, stale: 0 });
   });
 
   it('re-creates a Qdrant collection deleted behind its back from the catalog', async () => {

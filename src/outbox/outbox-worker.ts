@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import { documents, outbox } from '../db/schema.js';
 import { NotFoundError, UpstreamUnavailableError } from '../lib/errors.js';
 import type { VectorIndex } from '../vectors/vector-index.js';
-import { findMissingIndexes, queueCollectionResync } from './index-recovery.js';
+import { findIndexesWithoutLexical, findMissingIndexes, queueCollectionResync } from './index-recovery.js';
 import { indexSpecFor, pointsFor } from './index-points.js';
 
 export interface OutboxWorkerOptions {
@@ -46,6 +46,7 @@ export class OutboxWorker {
   /** Set by an outage (and at start): the next successful round makes every backed-off row due. */
   private shouldCatchUp = true;
   private lastIndexCheck = 0;
+  private hasCheckedLexical = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -109,6 +110,26 @@ export class OutboxWorker {
       rebuilt.push(collection.name);
     }
     return rebuilt;
+  }
+
+  /**
+   * Gives index collections made before issue 15 their lexical index where the index can add
+   * one in place (embedded), and queues a sync of all their documents, which writes every
+   * point's terms from the stored chunk text (no re-embedding). Qdrant cannot add a sparse
+   * vector to a collection: those stay dense-only until `biovec reconcile --repair --lexical`
+   * re-creates them. Returns the catalog collections being filled.
+   */
+  async buildLexicalIndexes(): Promise<string[]> {
+    const built: string[] = [];
+    for (const collection of await findIndexesWithoutLexical(this.opts.db, this.opts.index)) {
+      await this.opts.index.ensureCollection(indexSpecFor(collection));
+      this.ensured.add(collection.indexName);
+      if (!(await this.opts.index.collectionInfo(collection.indexName))?.lexical) continue;
+      const queued = await queueCollectionResync(this.opts.db, collection);
+      this.opts.onRebuild?.(collection.name, collection.indexName, queued);
+      built.push(collection.name);
+    }
+    return built;
   }
 
   private async rebuild(collection: CollectionRecord): Promise<void> {
@@ -178,6 +199,10 @@ export class OutboxWorker {
     if (Date.now() - this.lastIndexCheck < everyMs) return;
     this.lastIndexCheck = Date.now();
     await this.rebuildMissingIndexes().catch((err: unknown) => this.opts.onError?.(err, 0));
+    // Once per start: collections only lack a lexical index when they predate it.
+    if (!this.hasCheckedLexical) {
+      await this.buildLexicalIndexes().then(() => { this.hasCheckedLexical = true; }, (err: unknown) => this.opts.onError?.(err, 0));
+    }
   }
 
   private async claim(): Promise<OutboxRow[]> {

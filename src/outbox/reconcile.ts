@@ -20,6 +20,8 @@ export interface ReconcileReport {
   /** Documents queued for re-sync and orphans deleted (when repairing). */
   repairedDocuments: number;
   deletedOrphans: number;
+  /** The index collection keeps a lexical (BM25) index (after repair, when it could be given one). */
+  lexical: boolean;
 }
 
 interface Expected {
@@ -27,6 +29,7 @@ interface Expected {
   vector: Float32Array;
   /** stableJson of the payload. */
   payload: string;
+  termIds: Uint32Array;
 }
 
 /**
@@ -34,13 +37,29 @@ interface Expected {
  * sync for each document with missing or stale points (through the outbox, so the worker's
  * idempotent path does the work) and deletes orphan points.
  */
-export async function reconcile(opts: { db: Database; index: VectorIndex; repair: boolean; collection?: string }): Promise<ReconcileReport[]> {
+export async function reconcile(opts: { db: Database; index: VectorIndex; repair: boolean; collection?: string; recreateForLexical?: boolean }): Promise<ReconcileReport[]> {
   const reports: ReconcileReport[] = [];
   for (const collection of await listCollections(opts.db)) {
     if (opts.collection && collection.name !== opts.collection) continue;
+    if (opts.repair) await giveLexicalIndex(opts.index, collection, opts.recreateForLexical === true);
     reports.push(await reconcileCollection(opts.db, opts.index, collection, opts.repair));
   }
   return reports;
+}
+
+/**
+ * An index collection made before issue 15 gets its lexical index: in place where the index
+ * can (embedded), else, with `recreate`, by dropping and re-creating it (Qdrant cannot add a
+ * sparse vector to a collection; searches answer 503 until the re-sync has refilled it). The
+ * points' terms are then missing or stale, and the repair re-syncs them from the catalog.
+ */
+async function giveLexicalIndex(index: VectorIndex, collection: CollectionRecord, recreate: boolean): Promise<void> {
+  const info = await index.collectionInfo(collection.indexName);
+  if (!info || info.lexical) return;
+  await index.ensureCollection(indexSpecFor(collection));
+  if ((await index.collectionInfo(collection.indexName))?.lexical || !recreate) return;
+  await index.dropCollection(collection.indexName);
+  await index.ensureCollection(indexSpecFor(collection));
 }
 
 async function reconcileCollection(db: Database, index: VectorIndex, collection: CollectionRecord, repair: boolean): Promise<ReconcileReport> {
@@ -51,19 +70,21 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
     const chunksOf = await chunksByDocument(db, page.map((d) => d.id));
     for (const doc of page) {
       for (const point of pointsFor(collection, doc, chunksOf.get(doc.id) ?? [])) {
-        expected.set(point.id, { documentId: doc.externalId, vector: point.vector, payload: stableJson(point.payload) });
+        expected.set(point.id, { documentId: doc.externalId, vector: point.vector, payload: stableJson(point.payload), termIds: point.terms?.indices ?? new Uint32Array() });
       }
     }
     after = page[page.length - 1]!.id;
   }
   const report: ReconcileReport = {
     collection: collection.name, indexName: collection.indexName, catalogPoints: expected.size, indexPoints: 0,
-    missing: 0, orphans: 0, stale: 0, repairedDocuments: 0, deletedOrphans: 0,
+    missing: 0, orphans: 0, stale: 0, repairedDocuments: 0, deletedOrphans: 0, lexical: false,
   };
   const resync = new Set<string>();
   const orphanIds: string[] = [];
   const seen = new Set<string>();
-  if (await index.collectionInfo(collection.indexName)) {
+  const info = await index.collectionInfo(collection.indexName);
+  report.lexical = info?.lexical ?? false;
+  if (info) {
     for await (const batch of index.iterate(collection.indexName, { withVectors: true, batchSize: 512 })) {
       for (const point of batch) {
         report.indexPoints += 1;
@@ -72,7 +93,7 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
         if (!want) {
           report.orphans += 1;
           orphanIds.push(point.id);
-        } else if (!agrees(want, point.vector, point.payload)) {
+        } else if (!agrees(want, point.vector, point.payload) || (report.lexical && !sameTerms(want.termIds, point.termIds))) {
           report.stale += 1;
           resync.add(want.documentId);
         }
@@ -95,6 +116,11 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
     report.deletedOrphans = orphanIds.length;
   }
   return report;
+}
+
+function sameTerms(want: Uint32Array, got: Uint32Array | undefined): boolean {
+  const have = got ?? new Uint32Array();
+  return want.length === have.length && want.every((id, i) => id === have[i]);
 }
 
 /** Cosine indexes may normalise vectors on the way in; compare payloads exactly and vectors by direction. */

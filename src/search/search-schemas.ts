@@ -59,6 +59,15 @@ export const SearchFilterSchema = z
   .strict()
   .openapi('SearchFilter');
 
+export const FusionSchema = z
+  .object({
+    method: z.enum(['weighted', 'rrf']).default('weighted').openapi({ description: 'weighted: min-max normalised scores, dense_weight·dense + (1 − dense_weight)·lexical; rrf: reciprocal rank fusion, Σ 1/(rrf_k + rank)' }),
+    dense_weight: z.number().min(0).max(1).default(0.55).openapi({ description: 'weighted: the dense leg\'s share of the fused score' }),
+    rrf_k: z.number().int().min(1).max(10_000).default(60).openapi({ description: 'rrf: the k in 1/(k + rank)' }),
+  })
+  .strict()
+  .openapi('SearchFusion');
+
 export const SearchRequestSchema = z
   .object({
     query: storableString({ notBlank: true }).min(1).max(100_000).optional().openapi({ description: 'Text, embedded at interactive priority', example: 'aspirin and platelet aggregation' }),
@@ -66,15 +75,20 @@ export const SearchRequestSchema = z
     like: storableString().min(1).max(512).optional().openapi({ description: 'Find documents similar to this document id (itself excluded); 422 when the collection has no such document' }),
     k: z.number().int().min(1).max(1000).default(10),
     offset: z.number().int().min(0).max(10_000).default(0),
-    score_threshold: z.number().optional(),
+    score_threshold: z.number().optional().openapi({ description: 'Keep hits scoring at least this, on the score of the mode that runs (dense: cosine/dot similarity, or at most this euclid distance; lexical: BM25; hybrid: the fused score)' }),
     filter: SearchFilterSchema.optional(),
     with_text: z.boolean().default(true).openapi({ description: 'Include the best chunk\'s text' }),
+    mode: z.enum(['dense', 'lexical', 'hybrid']).optional().openapi({ description: 'dense: k-NN over the vectors; lexical: BM25 over the chunk text; hybrid: both, fused. Default: hybrid for a text query on a collection with a lexical index, else dense (also when score_threshold is given without a mode: it is then a dense similarity, as before hybrid search). lexical and hybrid need `query`; 422 on a collection without a lexical index' }),
+    fusion: FusionSchema.optional().openapi({ description: 'How hybrid fuses its legs (default weighted, dense_weight 0.55)' }),
   })
   .strict()
   .refine((r) => [r.query, r.vector, r.like].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of query, vector or like', path: ['query'] })
+  .refine((r) => r.mode === undefined || r.mode === 'dense' || r.query !== undefined, { message: 'lexical and hybrid search need a text query', path: ['mode'] })
   .openapi('SearchRequest');
 
 export type SearchRequest = z.infer<typeof SearchRequestSchema>;
+
+const LegPlaceSchema = z.object({ rank: z.number().int(), score: z.number() });
 
 export const SearchResponseSchema = z
   .object({
@@ -85,7 +99,9 @@ export const SearchResponseSchema = z
       metadata: z.record(z.string(), z.unknown()),
       labels: z.array(z.string()),
       chunk: z.object({ index: z.number().int(), start: z.number().int(), end: z.number().int(), text: z.string().optional() }),
+      legs: z.object({ dense: LegPlaceSchema.optional(), lexical: LegPlaceSchema.optional() }).openapi({ description: 'The legs that found this document, with its rank (1-based) and score in each; `score` is the fused one in hybrid mode' }),
     })),
+    mode: z.enum(['dense', 'lexical', 'hybrid']).openapi({ description: 'The mode that ran' }),
     query_tokens: z.number().int().optional(),
     took_ms: z.number(),
   })

@@ -89,7 +89,7 @@ export function runVectorIndexContract(adapter: string, make: () => Promise<Cont
 
     it('creates a collection, accepts the same spec again, and names dims and distance on a mismatch', async () => {
       const name = await fresh();
-      expect(await index.collectionInfo(name)).toEqual({ name, dims: DIMS, distance: 'cosine', points: 0 });
+      expect(await index.collectionInfo(name)).toEqual({ name, dims: DIMS, distance: 'cosine', points: 0, lexical: false });
       await index.ensureCollection({ name, dims: DIMS, distance: 'cosine' });
       const err = await index.ensureCollection({ name, dims: 16, distance: 'cosine' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConflictError);

@@ -19,10 +19,23 @@ export interface CollectionSpec {
   dims: number;
   distance: Distance;
   payloadIndexes?: PayloadIndexSpec[];
+  /**
+   * Keep a lexical (BM25) index beside the dense one, over the points' term vectors. An
+   * existing collection without one gets it where the adapter can add it in place (embedded);
+   * Qdrant cannot add a sparse vector to a collection, so there it stays without (see
+   * CollectionInfo.lexical).
+   */
+  lexical?: boolean;
   /** Qdrant distributed mode; the embedded index ignores these. */
   shardNumber?: number;
   replicationFactor?: number;
   writeConsistencyFactor?: number;
+}
+
+/** A sparse vector: term ids (ascending, unique, u32) and their counts. */
+export interface SparseVector {
+  indices: Uint32Array;
+  values: Float32Array;
 }
 
 export interface VectorPoint {
@@ -30,6 +43,8 @@ export interface VectorPoint {
   id: string;
   vector: Float32Array;
   payload: Payload;
+  /** Term frequencies of the point's text (lexical/term-vector.ts); kept where the collection is lexical, ignored elsewhere. */
+  terms?: SparseVector;
 }
 
 /**
@@ -56,6 +71,16 @@ export interface KnnQuery {
   offset?: number;
 }
 
+/** BM25 over the points' term vectors. */
+export interface LexicalQuery {
+  /** The query's term counts (lexical/term-vector.ts), from the same tokenizer as the points'. */
+  terms: SparseVector;
+  k: number;
+  filter?: Filter;
+  /** Hits to skip (paging). */
+  offset?: number;
+}
+
 export interface Hit {
   id: string;
   /** cosine/dot: similarity, higher is closer; euclid: distance, lower is closer. */
@@ -67,6 +92,8 @@ export interface StoredPoint {
   id: string;
   payload: Payload;
   vector?: Float32Array;
+  /** With vectors, on a lexical collection: the ids of the terms the point holds (ascending), if any. */
+  termIds?: Uint32Array;
 }
 
 export interface CollectionInfo {
@@ -74,6 +101,8 @@ export interface CollectionInfo {
   dims: number;
   distance: Distance;
   points: number;
+  /** Whether the collection keeps a lexical (BM25) index, i.e. searchLexical() works on it. */
+  lexical: boolean;
 }
 
 export interface VectorIndex {
@@ -91,6 +120,12 @@ export interface VectorIndex {
   deleteByFilter(collection: string, filter: Filter): Promise<void>;
   /** Nearest points, best first. Throws InvalidInputError on a wrong dimension. */
   search(collection: string, query: KnnQuery): Promise<Hit[]>;
+  /**
+   * BM25 (IDF as Lucene's, k1/b as the adapter was configured), best first; points without
+   * terms never match. Throws NotFoundError on no collection, InvalidInputError when the
+   * collection has no lexical index.
+   */
+  searchLexical(collection: string, query: LexicalQuery): Promise<Hit[]>;
   /** Exact count, optionally filtered. */
   count(collection: string, filter?: Filter): Promise<number>;
   /** Every point, in batches; with vectors when asked. Order is stable but unspecified. */

@@ -44,13 +44,13 @@ describe('the docs page, offline, with keys required', () => {
       }
     }
     expect(Object.keys(spec.paths).filter((p) => p.startsWith('/docs') || p === '/openapi.json')).toEqual([]);
-    expect(spec.paths['/'].get.responses).toHaveProperty('302');
+    expect(spec.paths['/'].get.responses).toHaveProperty('200');
   });
 
-  it('redirects GET / to /docs without a key, and still needs one for the API', async () => {
+  it('serves the web app at GET / without a key (issue 13), and still needs one for the API', async () => {
     const root = await h.app.request('/');
-    expect(root.status).toBe(302);
-    expect(root.headers.get('location')).toBe('/docs');
+    expect(root.status).toBe(200);
+    expect(root.headers.get('content-type')).toMatch(/^text\/html/);
     expect((await h.call('GET', '/v1/collections')).status).toBe(401);
     expect((await h.call('GET', '/v1/collections', undefined, { authorization: `Bearer ${token}` })).status).toBe(200);
   });

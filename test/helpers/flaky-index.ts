@@ -19,6 +19,7 @@ export function flakyIndex(inner: VectorIndex): VectorIndex & { down: boolean; c
     deleteByIds: (c: string, ids: string[]) => guard(() => inner.deleteByIds(c, ids)),
     deleteByFilter: (c: string, f: Parameters<VectorIndex['deleteByFilter']>[1]) => guard(() => inner.deleteByFilter(c, f)),
     search: (c: string, q: Parameters<VectorIndex['search']>[1]) => guard(() => inner.search(c, q)),
+    searchLexical: (c: string, q: Parameters<VectorIndex['searchLexical']>[1]) => guard(() => inner.searchLexical(c, q)),
     count: (c: string, f?: Parameters<VectorIndex['count']>[1]) => guard(() => inner.count(c, f)),
     iterate: (c: string, o?: Parameters<VectorIndex['iterate']>[1]) => {
       if (state.down) throw new UpstreamUnavailableError('vector index unreachable (test outage)');

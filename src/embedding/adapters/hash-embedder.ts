@@ -14,7 +14,7 @@ export class HashEmbedder implements Embedder {
   embeddedTexts = 0;
 
   constructor(dims = 32, maxTokens = 64) {
-    this.info = { modelId: 'test/hash-embedder', revision: 'v1', dims, pooling: 'mean', normalize: true, maxTokens, architecture: 'hash', weights: 'onnx', tokenizer: 'words', prompts: { query: '', document: '' } };
+    this.info = { modelId: 'test/hash-embedder', revision: 'v1', dims, pooling: 'mean', normalize: true, maxTokens, architecture: 'hash', weights: 'onnx', quantize: 'none', tokenizer: 'words', prompts: { query: '', document: '' } };
   }
 
   async embed(texts: unknown[], options: EmbedOptions = {}): Promise<Embedding[]> {

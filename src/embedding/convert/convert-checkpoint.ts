@@ -2,20 +2,34 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ModelError } from '../../lib/errors.js';
 import { parseEncoderConfig, readModelConfig } from '../model/model-config.js';
 import { buildEncoderGraph, ENCODER_OPSET } from './encoder-graph.js';
 import { EncoderWeights } from './encoder-weights.js';
 import { OnnxGraphBuilder } from './onnx-graph-builder.js';
-import { SafetensorsFile } from './safetensors.js';
+import { openModelWeights } from './open-weights.js';
+import { requireCheckpoint } from './weights-source.js';
 
 /** Bump when the emitted graph changes: it is part of the cache key, so old graphs are rebuilt. */
 export const CONVERTER_VERSION = 1;
+
+/**
+ * Linears left in fp32 by --quantize int8, chosen from real-model figures (issue 14, 600
+ * SciFact + ChemProt texts, scripts/quantize-gate.ts): the FFN down-projection of the first
+ * two layers. Its input (GELU output) has the outlier channels of trained encoders, and one
+ * u8 scale per tensor for them costs MiniLM the most there: all int8 gave MiniLM mean cosine
+ * 0.9940 (min 0.987); these two fp32 gave 0.9960 (min 0.992); all six down-projections fp32
+ * 0.9972 for much less speed. bge-small passes even with none kept (0.998 / 0.995).
+ */
+export const INT8_KEEP_FP32: readonly string[] = ['^encoder\\.layer\\.[01]\\.output\\.dense$'];
 
 export interface ConvertOptions {
   modelDir: string;
   /** Converted graphs go to `<cacheDir>/onnx/<key>/`. */
   cacheDir: string;
+  /** int8: quantized weight MatMuls; a separate cache entry from the fp32 graph. */
+  quantize?: 'none' | 'int8';
+  /** Overrides which linears stay fp32 under int8 (measurement scripts); part of the cache key. */
+  keepFp32?: readonly string[];
   onProgress?: (message: string) => void;
 }
 
@@ -29,42 +43,41 @@ export interface ConvertResult {
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
- * Converts a BERT/RoBERTa `model.safetensors` into an ONNX graph, cached by the weights'
- * hash, config.json and CONVERTER_VERSION. Throws ModelError for a missing, corrupt or
- * unsupported checkpoint.
+ * Converts a BERT/RoBERTa checkpoint (model.safetensors or pytorch_model.bin, single or
+ * sharded) into an ONNX graph, cached by the weights' hash, config.json and
+ * CONVERTER_VERSION. Throws ModelError for a missing, corrupt, refused or unsupported checkpoint.
  */
 export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertResult> {
-  const weightsPath = join(opts.modelDir, 'model.safetensors');
-  if (!(await exists(weightsPath))) {
-    if (await exists(join(opts.modelDir, 'model.safetensors.index.json'))) {
-      throw new ModelError(`${opts.modelDir} holds a sharded checkpoint; sharded safetensors are not supported yet`);
-    }
-    throw new ModelError(`${opts.modelDir} has no model.safetensors (nor a model.onnx)`);
-  }
+  await requireCheckpoint(opts.modelDir);
   const rawConfig = await readModelConfig(opts.modelDir);
   const config = parseEncoderConfig(rawConfig);
-  const weightsHash = await hashFileCached(weightsPath, opts.cacheDir);
+  const { source: file, path: weightsPath, weightsHash } = await openModelWeights(opts.modelDir, (path) => hashFileCached(path, opts.cacheDir));
+  const quantize = opts.quantize ?? 'none';
+  const keepFp32 = opts.keepFp32 ?? INT8_KEEP_FP32;
+  // fp32 keeps its old key (no suffix), so graphs already converted stay valid.
   const cacheKey = createHash('sha256')
-    .update(`v${CONVERTER_VERSION}\n${weightsHash}\n${JSON.stringify(config)}`)
+    .update(`v${CONVERTER_VERSION}\n${weightsHash}\n${JSON.stringify(config)}${quantize === 'none' ? '' : `\nquantize=${quantize}\n${JSON.stringify(keepFp32)}`}`)
     .digest('hex')
     .slice(0, 32);
   const outDir = join(opts.cacheDir, 'onnx', cacheKey);
   const onnxPath = join(outDir, 'model.onnx');
-  if (await exists(onnxPath)) return { onnxPath, cacheKey, converted: false };
+  if (await exists(onnxPath)) {
+    await file.close();
+    return { onnxPath, cacheKey, converted: false };
+  }
 
-  opts.onProgress?.(`converting ${weightsPath} to ONNX (${config.modelType}, ${config.numLayers} layers)`);
+  opts.onProgress?.(`converting ${weightsPath} to ONNX (${config.modelType}, ${config.numLayers} layers${quantize === 'int8' ? ', int8 weights' : ''})`);
   // Build in a private directory and rename: a crash mid-way never leaves a half graph
   // where a later start would trust it.
   const tmpDir = `${outDir}.tmp-${process.pid}-${Date.now()}`;
-  await mkdir(tmpDir, { recursive: true });
-  const file = await SafetensorsFile.open(weightsPath);
   try {
+    await mkdir(tmpDir, { recursive: true });
     const builder = new OnnxGraphBuilder(join(tmpDir, 'model.onnx.data'));
-    await buildEncoderGraph(builder, EncoderWeights.locate(file), config);
+    await buildEncoderGraph(builder, EncoderWeights.locate(file), config, { quantize, keepFp32 });
     const proto = builder.finish({
       producer: `biovec-converter-v${CONVERTER_VERSION}`,
       opset: ENCODER_OPSET,
-      docString: `converted from ${weightsPath} (sha256 ${weightsHash})`,
+      docString: `converted from ${weightsPath} (sha256 ${weightsHash})${quantize === 'int8' ? ', int8 weights' : ''}`,
     });
     await writeFile(join(tmpDir, 'model.onnx'), proto);
     await rm(outDir, { recursive: true, force: true });

@@ -1,16 +1,25 @@
 import type { EncoderConfig } from '../model/model-config.js';
 import { EncoderWeights, transpose2d } from './encoder-weights.js';
 import type { OnnxGraphBuilder } from './onnx-graph-builder.js';
+import { quantizePerColumn } from './quantize-weights.js';
 
 /** Added to attention scores of padding keys, as transformers does (torch.finfo(float32).min). */
 const MASK_FILL = -3.4028234663852886e38;
 
 export const ENCODER_OPSET = 17;
 
+export interface GraphOptions {
+  /** int8: the encoder's weight MatMuls run as onnxruntime integer kernels (see quantize-weights.ts). */
+  quantize: 'none' | 'int8';
+  /** Linear layers (by checkpoint name, as regular expressions) that stay fp32 under int8. */
+  keepFp32?: readonly string[];
+}
+
 interface Ctx {
   g: OnnxGraphBuilder;
   w: EncoderWeights;
   cfg: EncoderConfig;
+  opts: GraphOptions;
 }
 
 /**
@@ -20,8 +29,13 @@ interface Ctx {
  * Layout choices (fused QKV MatMul, LayerNormalization, Erf GELU) are ones onnxruntime's
  * optimizer fuses further on CPU and CUDA.
  */
-export async function buildEncoderGraph(g: OnnxGraphBuilder, w: EncoderWeights, cfg: EncoderConfig): Promise<void> {
-  const ctx: Ctx = { g, w, cfg };
+export async function buildEncoderGraph(
+  g: OnnxGraphBuilder,
+  w: EncoderWeights,
+  cfg: EncoderConfig,
+  opts: GraphOptions = { quantize: 'none' },
+): Promise<void> {
+  const ctx: Ctx = { g, w, cfg, opts };
   const inputIds = g.input({ name: 'input_ids', elemType: 'int64', dims: ['batch', 'sequence'] });
   const attentionMask = g.input({ name: 'attention_mask', elemType: 'int64', dims: ['batch', 'sequence'] });
 
@@ -77,9 +91,25 @@ function attentionBias({ g }: Ctx, mask: string): string {
 async function linear(ctx: Ctx, x: string, name: string, inDim: number, outDim: number): Promise<string> {
   const { g, w } = ctx;
   const weight = transpose2d(await w.read(`${name}.weight`, [outDim, inDim]), outDim, inDim);
-  const wName = g.weight(`${name}.weight_t`, weight, [inDim, outDim]);
-  const bName = g.weight(`${name}.bias`, await w.read(`${name}.bias`, [outDim]), [outDim]);
-  return g.node('Add', [g.node('MatMul', [x, wName]), bName]);
+  return matMulAdd(ctx, { x, name, weight, bias: await w.read(`${name}.bias`, [outDim]), inDim, outDim });
+}
+
+/** x·W + b with W [in, out]: fp32 MatMul + Add, or one int8 DynamicQuantizeMatMul with the bias fused. */
+function matMulAdd(
+  { g, opts }: Ctx,
+  m: { x: string; name: string; weight: Float32Array; bias: Float32Array; inDim: number; outDim: number },
+): string {
+  const bName = g.weight(`${m.name}.bias`, m.bias, [m.outDim]);
+  const keep = (opts.keepFp32 ?? []).some((pattern) => new RegExp(pattern).test(m.name));
+  if (opts.quantize === 'int8' && !keep) {
+    const q = quantizePerColumn(m.weight, m.inDim, m.outDim);
+    const wName = g.weightInt8(`${m.name}.weight_t_int8`, q.values, [m.inDim, m.outDim]);
+    const sName = g.weight(`${m.name}.weight_scale`, q.scales, [m.outDim]);
+    // Inputs: A, B (int8), b_scale (per output column), b_zero_point (omitted: symmetric), bias.
+    return g.domainNode('com.microsoft', 'DynamicQuantizeMatMul', [m.x, wName, sName, '', bName]);
+  }
+  const wName = g.weight(`${m.name}.weight_t`, m.weight, [m.inDim, m.outDim]);
+  return g.node('Add', [g.node('MatMul', [m.x, wName]), bName]);
 }
 
 async function layerNorm(ctx: Ctx, x: string, name: string, onnxName: string): Promise<string> {
@@ -124,7 +154,7 @@ async function encoderLayer(ctx: Ctx, layer: number, x: string, maskBias: string
 
 /** One [H, 3H] MatMul instead of three [H, H] ones: fewer, larger GEMMs run faster. */
 async function fusedQkv(ctx: Ctx, x: string, p: string): Promise<string> {
-  const { g, w, cfg } = ctx;
+  const { w, cfg } = ctx;
   const H = cfg.hiddenSize;
   const fused = new Float32Array(H * 3 * H);
   const bias = new Float32Array(3 * H);
@@ -134,9 +164,7 @@ async function fusedQkv(ctx: Ctx, x: string, p: string): Promise<string> {
     for (let r = 0; r < H; r++) fused.set(wt.subarray(r * H, (r + 1) * H), r * 3 * H + i * H);
     bias.set(await w.read(`${p}.${parts[i]}.bias`, [H]), i * H);
   }
-  const wName = g.weight(`${p}.qkv.weight_t`, fused, [H, 3 * H]);
-  const bName = g.weight(`${p}.qkv.bias`, bias, [3 * H]);
-  return g.node('Add', [g.node('MatMul', [x, wName]), bName]);
+  return matMulAdd(ctx, { x, name: `${p}.qkv`, weight: fused, bias, inDim: H, outDim: 3 * H });
 }
 
 function activation({ g, cfg }: Ctx, x: string): string {

@@ -1,5 +1,5 @@
 import { ModelError } from '../../lib/errors.js';
-import type { SafetensorsFile } from './safetensors.js';
+import type { WeightsSource } from './weights-source.js';
 
 const ANCHOR = 'embeddings.word_embeddings.weight';
 
@@ -11,12 +11,12 @@ const ANCHOR = 'embeddings.word_embeddings.weight';
  */
 export class EncoderWeights {
   private constructor(
-    private readonly file: SafetensorsFile,
+    private readonly file: WeightsSource,
     readonly prefix: string,
   ) {}
 
-  static locate(file: SafetensorsFile): EncoderWeights {
-    const candidates = [...file.tensors.keys()].filter((name) => name.endsWith(ANCHOR));
+  static locate(file: WeightsSource): EncoderWeights {
+    const candidates = file.tensorNames().filter((name) => name.endsWith(ANCHOR));
     if (candidates.length === 0) {
       throw new ModelError(`${file.path} has no ${ANCHOR} tensor: not a BERT/RoBERTa encoder checkpoint`);
     }

@@ -26,6 +26,7 @@ export class OnnxGraphBuilder {
   private readonly dataFd: number;
   private dataOffset = 0;
   private counter = 0;
+  private readonly domains = new Set<string>();
 
   constructor(private readonly dataPath: string) {
     this.dataFd = openSync(dataPath, 'w');
@@ -42,6 +43,15 @@ export class OnnxGraphBuilder {
 
   /** Adds a float tensor initializer whose bytes go to the external data file. */
   weight(name: string, data: Float32Array, dims: number[]): string {
+    return this.external(name, data, dims, onnx.TensorProto.DataType.FLOAT);
+  }
+
+  /** Adds an int8 tensor initializer (quantized weights) to the external data file. */
+  weightInt8(name: string, data: Int8Array, dims: number[]): string {
+    return this.external(name, data, dims, onnx.TensorProto.DataType.INT8);
+  }
+
+  private external(name: string, data: Float32Array | Int8Array, dims: number[], dataType: number): string {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     let written = 0;
     while (written < bytes.byteLength) {
@@ -51,7 +61,7 @@ export class OnnxGraphBuilder {
       onnx.TensorProto.create({
         name,
         dims,
-        dataType: onnx.TensorProto.DataType.FLOAT,
+        dataType,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: basename(this.dataPath) },
@@ -84,6 +94,14 @@ export class OnnxGraphBuilder {
   /** Appends a node with one output and returns that output's name. */
   node(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}): string {
     return this.nodeOutputs(opType, inputs, 1, attributes)[0]!;
+  }
+
+  /** Appends a node of a non-default operator domain (e.g. com.microsoft contrib ops). */
+  domainNode(domain: string, opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}): string {
+    this.domains.add(domain);
+    const [out] = this.nodeOutputs(opType, inputs, 1, attributes);
+    this.nodes[this.nodes.length - 1]!.domain = domain;
+    return out!;
   }
 
   /** Appends a node with `outputCount` outputs and returns their names. */
@@ -126,7 +144,8 @@ export class OnnxGraphBuilder {
       irVersion: 8,
       producerName: opts.producer,
       docString: opts.docString ?? '',
-      opsetImport: [{ domain: '', version: opts.opset }],
+      // Contrib domains are versioned on their own; version 1 is the only one com.microsoft has.
+      opsetImport: [{ domain: '', version: opts.opset }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph,
     });
     return onnx.ModelProto.encode(model).finish();

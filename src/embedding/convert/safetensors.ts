@@ -1,6 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ModelError } from '../../lib/errors.js';
 import { float16ToFloat32, bfloat16ToFloat32 } from './half-float.js';
+import type { WeightsSource } from './weights-source.js';
 
 /** The dtypes whose values we can turn into fp32 weights. */
 const ELEMENT_BYTES: Record<string, number> = {
@@ -33,7 +34,7 @@ const MAX_HEADER_BYTES = 100 * 1024 * 1024;
  * A safetensors file opened for random access. Only the JSON header is read at open;
  * tensors are read one at a time so a 500 MB checkpoint never sits in memory twice.
  */
-export class SafetensorsFile {
+export class SafetensorsFile implements WeightsSource {
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
@@ -56,6 +57,10 @@ export class SafetensorsFile {
 
   has(name: string): boolean {
     return this.tensors.has(name);
+  }
+
+  tensorNames(): string[] {
+    return [...this.tensors.keys()];
   }
 
   info(name: string): TensorInfo {

@@ -2,9 +2,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError } from '../../lib/errors.js';
 
-/** The encoder architectures our converter builds. XLM-R and CamemBERT are RoBERTa-shaped. */
-const ROBERTA_LIKE = new Set(['roberta', 'xlm-roberta', 'camembert']);
-const BERT_LIKE = new Set(['bert']);
+/**
+ * The one list of config.json model_types the converter builds, and the graph each gets.
+ * XLM-R and CamemBERT are RoBERTa-shaped.
+ */
+export const SUPPORTED_MODEL_TYPES: Readonly<Record<string, Architecture>> = {
+  bert: 'bert',
+  roberta: 'roberta',
+  'xlm-roberta': 'roberta',
+  camembert: 'roberta',
+};
+const ROBERTA_LIKE = new Set(Object.keys(SUPPORTED_MODEL_TYPES).filter((t) => SUPPORTED_MODEL_TYPES[t] === 'roberta'));
+
+/** config.json's `architectures` (the transformers classes it was saved from), for messages. */
+export function architecturesOf(raw: Record<string, unknown>): string[] {
+  return Array.isArray(raw.architectures) ? raw.architectures.filter((a): a is string => typeof a === 'string') : [];
+}
 
 export type Architecture = 'roberta' | 'bert';
 export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';
@@ -48,13 +61,13 @@ export async function readModelConfig(dir: string): Promise<Record<string, unkno
 
 export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig {
   const modelType = String(raw.model_type ?? 'unknown');
-  let architecture: Architecture;
-  if (ROBERTA_LIKE.has(modelType)) architecture = 'roberta';
-  else if (BERT_LIKE.has(modelType)) architecture = 'bert';
-  else {
+  const architecture = Object.hasOwn(SUPPORTED_MODEL_TYPES, modelType) ? SUPPORTED_MODEL_TYPES[modelType] : undefined;
+  if (!architecture) {
+    const classes = architecturesOf(raw);
     throw new ModelError(
-      `model_type "${modelType}" is not supported by the safetensors converter (supported: ` +
-        `${[...BERT_LIKE, ...ROBERTA_LIKE].join(', ')}); export the model to ONNX and give its model.onnx instead`,
+      `model_type "${modelType}" is not supported by the checkpoint converter${classes.length ? ` (architectures: ${classes.join(', ')})` : ''}: ` +
+        `it builds the encoder graphs of model_type ${Object.keys(SUPPORTED_MODEL_TYPES).join(', ')} only; ` +
+        'export the model to ONNX and give its model.onnx instead',
     );
   }
   const positionType = raw.position_embedding_type ?? 'absolute';

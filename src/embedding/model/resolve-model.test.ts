@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readlink, rm, writeFile, cp, readFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureModel } from '../../../test/helpers/fixtures.js';
+import { FIXTURES, fixtureModel } from '../../../test/helpers/fixtures.js';
 import { HubServer } from '../../../test/helpers/hub-server.js';
 import { ModelError } from '../../lib/errors.js';
 import { parseModelSpec, resolveModel, type HubSettings } from './resolve-model.js';
@@ -11,22 +11,29 @@ describe('resolveModel against a hub-layout HTTP server', () => {
   let hub: HubServer;
   let cacheDir: string;
   let noSafetensors: string;
+  let noWeights: string;
 
   beforeAll(async () => {
     noSafetensors = await mkdtemp(join(tmpdir(), 'biovec-binonly-'));
     await cp(fixtureModel('tiny-bert'), noSafetensors, { recursive: true });
     await rm(join(noSafetensors, 'model.safetensors'));
-    await writeFile(join(noSafetensors, 'pytorch_model.bin'), 'not really a pickle');
+    await cp(join(FIXTURES, 'torch', 'bert-bin', 'pytorch_model.bin'), join(noSafetensors, 'pytorch_model.bin'));
+    noWeights = await mkdtemp(join(tmpdir(), 'biovec-noweights-'));
+    await cp(join(fixtureModel('tiny-bert'), 'config.json'), join(noWeights, 'config.json'));
     hub = await new HubServer({
       'allenai/tiny-roberta': { dir: fixtureModel('tiny-roberta') },
       'org/gated-bert': { dir: fixtureModel('tiny-bert'), token: 'hf_secret' },
       'org/bert-onnx': { dir: fixtureModel('tiny-bert-onnx') },
       'org/bin-only': { dir: noSafetensors },
+      'org/no-weights': { dir: noWeights },
+      'org/sharded-roberta': { dir: join(FIXTURES, 'torch', 'roberta-sharded-st') },
+      'org/sharded-bert-bin': { dir: join(FIXTURES, 'torch', 'bert-sharded-bin') },
     }).start();
   });
   afterAll(async () => {
     await hub.stop();
     await rm(noSafetensors, { recursive: true, force: true });
+    await rm(noWeights, { recursive: true, force: true });
   });
   afterEach(async () => {
     hub.faults = {};
@@ -108,8 +115,59 @@ describe('resolveModel against a hub-layout HTTP server', () => {
     expect(await readdir(join(model.dir, 'onnx'))).toEqual(['model.onnx']);
   });
 
-  it('explains that pytorch_model.bin alone is not loadable', async () => {
-    await expect(resolveId('org/bin-only', await settings())).rejects.toThrow(/does not read pytorch_model.bin/);
+  it('downloads pytorch_model.bin when the repo has neither safetensors nor ONNX', async () => {
+    const model = await resolveId('org/bin-only', await settings());
+    expect(await readdir(model.dir)).toContain('pytorch_model.bin');
+    expect(await readdir(model.dir)).not.toContain('model.safetensors');
+  });
+
+  it('says which weights it reads when a repo has none', async () => {
+    await expect(resolveId('org/no-weights', await settings())).rejects.toThrow(/has no weights biovec reads: neither model.safetensors, pytorch_model.bin/);
+  });
+
+  const shardsOf = async (dir: string) => (await readdir(dir)).filter((f) => /-of-\d+\.(safetensors|bin)$/.test(f)).sort();
+
+  for (const [repo, fixture] of [['org/sharded-roberta', 'roberta-sharded-st'], ['org/sharded-bert-bin', 'bert-sharded-bin']] as const) {
+    it(`${repo}: downloads the index and every shard it names, byte for byte`, async () => {
+      const model = await resolveId(repo, await settings());
+      const source = join(FIXTURES, 'torch', fixture);
+      const shards = await shardsOf(source);
+      expect(shards.length).toBeGreaterThan(1);
+      expect(await shardsOf(model.dir)).toEqual(shards);
+      for (const shard of shards) {
+        expect(Buffer.compare(await readFile(join(model.dir, shard)), await readFile(join(source, shard))), shard).toBe(0);
+      }
+      expect((await readdir(model.dir)).some((f) => f.endsWith('.index.json'))).toBe(true);
+    });
+  }
+
+  it('resumes an interrupted shard with a Range request, and checks each shard against its sha256', async () => {
+    const s = await settings();
+    // Each shard's first GET is cut, so each run gets one shard further, as a user rerunning would.
+    hub.faults = { cutFirstDownloadAfterBytes: 10_000 };
+    let model: Awaited<ReturnType<typeof resolveId>> | undefined;
+    const failures: string[] = [];
+    for (let attempt = 0; attempt < 5 && !model; attempt++) {
+      model = await resolveId('org/sharded-roberta', s).catch((e: unknown) => {
+        failures.push((e as ModelError).detail);
+        return undefined;
+      });
+    }
+    expect(failures.length).toBe(3); // one interruption per shard
+    expect(failures[0]).toMatch(/model-00001-of-00003\.safetensors was interrupted/);
+    const ranged = hub.requests.filter((r) => r.method === 'GET' && r.range && /model-\d+-of-\d+\.safetensors/.test(r.url));
+    expect([...new Set(ranged.map((r) => r.url.replace(/.*\//, '')))].sort()).toEqual(['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']);
+    expect(ranged.every((r) => Number(r.range!.slice(6, -1)) > 0)).toBe(true);
+    const source = join(FIXTURES, 'torch', 'roberta-sharded-st');
+    for (const shard of await shardsOf(source)) {
+      expect(Buffer.compare(await readFile(join(model!.dir, shard)), await readFile(join(source, shard))), shard).toBe(0);
+    }
+
+    const s2 = await settings();
+    hub.faults = { corruptFirstDownload: true };
+    const err = await resolveId('org/sharded-roberta', s2).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).detail).toMatch(/model-00001-of-00003\.safetensors: sha256 .* does not match/);
   });
 
   it('offline: uses the cache, and says what to do when the cache is empty', async () => {

@@ -1,7 +1,8 @@
 import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ModelError, UpstreamUnavailableError } from '../../lib/errors.js';
+import { readShardIndex } from '../convert/sharded.js';
 import { HfCache } from './hf-cache.js';
 import { HubClient, type DownloadProgress } from './hub-client.js';
 
@@ -43,7 +44,16 @@ const OPTIONAL = [
   'modules.json',
   '1_Pooling/config.json',
 ];
-const WEIGHT_CHOICES = [['model.safetensors'], ['onnx/model.onnx', 'onnx/model.onnx_data'], ['model.onnx']];
+// In order of preference; pytorch_model.bin (read by a restricted unpickler) comes last,
+// after any ONNX export. An `.index.json` brings its shards (see downloadShards).
+const WEIGHT_CHOICES = [
+  ['model.safetensors'],
+  ['model.safetensors.index.json'],
+  ['onnx/model.onnx', 'onnx/model.onnx_data'],
+  ['model.onnx'],
+  ['pytorch_model.bin'],
+  ['pytorch_model.bin.index.json'],
+];
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
@@ -106,14 +116,27 @@ async function download(client: HubClient, cache: HfCache, repoId: string, revis
   }
   if (weights.length === 0) {
     throw new ModelError(
-      `${repoId}@${revision} has neither model.safetensors nor an ONNX export; biovec does not read ` +
-        'pytorch_model.bin (pickle). Convert it with transformers (save_pretrained(safe_serialization=True)) ' +
-        'or use a revision that has safetensors',
+      `${repoId}@${revision} has no weights biovec reads: neither model.safetensors, pytorch_model.bin ` +
+        '(or a sharded index of either) nor an ONNX export',
     );
   }
   for (const { file, meta } of [...wanted, ...weights]) await client.download(repoId, revision, file, meta);
+  if (weights[0]!.file.endsWith('.index.json')) await downloadShards(client, cache, { repoId, revision, commit, index: weights[0]!.file });
   await cache.writeRef(repoId, revision, commit);
   return { dir: cache.snapshotDir(repoId, commit), modelId: repoId, revision: commit };
+}
+
+/**
+ * Each shard an index names, one after another, through the same resumable, checksummed
+ * download as a single file. Throws ModelError when the hub lacks a shard the index names.
+ */
+async function downloadShards(client: HubClient, cache: HfCache, at: { repoId: string; revision: string; commit: string; index: string }): Promise<void> {
+  const { shards } = await readShardIndex(join(cache.snapshotDir(at.repoId, at.commit), at.index));
+  for (const shard of shards) {
+    const meta = await client.head(at.repoId, at.commit, shard);
+    if (!meta) throw new ModelError(`${at.repoId}@${at.revision}: ${at.index} names shard ${shard}, which the repo does not have`);
+    await client.download(at.repoId, at.revision, shard, meta);
+  }
 }
 
 async function fromCache(cache: HfCache, repoId: string, revision: string, why: string, cause?: unknown): Promise<ResolvedModel> {

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { ModelError } from '../../lib/errors.js';
@@ -29,6 +29,9 @@ export class TextTokenizer {
     readonly suffixIds: Int32Array,
     /** model_max_length / max_len from tokenizer_config.json, when it states one. */
     readonly configMaxLength: number | undefined,
+    /** The tokenizer.json this runs (built from the slow-tokenizer files where there was none), for browsers (issue 13). */
+    readonly json: string,
+    readonly tokenizerConfig: Record<string, unknown>,
   ) {}
 
   /** Loads tokenizer.json, else vocab.json + merges.txt, else vocab.txt. Throws ModelError. */
@@ -36,15 +39,17 @@ export class TextTokenizer {
     const files = await readTokenizerFiles(dir);
     let inner: Tokenizer;
     let kind: TokenizerKind;
+    let json: string;
     try {
       if (await exists(join(dir, 'tokenizer.json'))) {
-        inner = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+        json = await readFile(join(dir, 'tokenizer.json'), 'utf8');
+        inner = Tokenizer.fromString(json);
         kind = 'tokenizer.json';
       } else if ((await exists(join(dir, 'vocab.json'))) && (await exists(join(dir, 'merges.txt')))) {
-        inner = Tokenizer.fromString(await buildByteLevelBpeJson(dir, files));
+        inner = Tokenizer.fromString((json = await buildByteLevelBpeJson(dir, files)));
         kind = 'bpe';
       } else if (await exists(join(dir, 'vocab.txt'))) {
-        inner = Tokenizer.fromString(await buildWordPieceJson(dir, files));
+        inner = Tokenizer.fromString((json = await buildWordPieceJson(dir, files)));
         kind = 'wordpiece';
       } else {
         throw new ModelError(`${dir} has no tokenizer: expected tokenizer.json, vocab.json + merges.txt, or vocab.txt`);
@@ -70,6 +75,8 @@ export class TextTokenizer {
       Int32Array.from(ids.slice(0, firstContent)),
       Int32Array.from(ids.slice(lastContent + 1)),
       stated as number | undefined,
+      json,
+      cfg,
     );
   }
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamUnavailableError } from '../../lib/errors.js';
 import { runVectorIndexContract } from '../contract.case.js';
+import { runLexicalContract } from '../contract-lexical.case.js';
 import { QDRANT_VERIFIED_VERSION, QdrantIndex } from './qdrant-index.js';
 import type { QdrantIndexOptions } from './qdrant-index.js';
 import { toQdrantFilter } from './qdrant-filter.js';
@@ -20,6 +21,12 @@ describe.skipIf(!QDRANT_URL)(QDRANT_URL ? 'against the Qdrant at QDRANT_URL' : '
       const res = await fetch(`${QDRANT_URL!.replace(/\/+$/, '')}/collections/${name}`, { method: 'DELETE', headers: process.env.QDRANT_API_KEY ? { 'api-key': process.env.QDRANT_API_KEY } : {} });
       if (!res.ok) throw new Error(`raw DELETE of ${name} answered ${res.status}`);
     },
+    cleanup: async () => undefined,
+  }));
+
+  runLexicalContract('qdrant', async () => ({
+    index: new QdrantIndex({ url: QDRANT_URL!, apiKey: process.env.QDRANT_API_KEY, timeoutMs: 10_000 }),
+    loseCollection: async () => undefined,
     cleanup: async () => undefined,
   }));
 });
@@ -186,6 +193,32 @@ describe('QdrantIndex over a stubbed fetch', () => {
     expect(sent(1).body).toEqual({ vectors: { size: 8, distance: 'Euclid' }, shard_number: 2, replication_factor: 2, write_consistency_factor: 1 });
     expect(fetchMock).toHaveBeenCalledTimes(4);
     expect(sent(3)).toMatchObject({ method: 'PUT', url: `${BASE}/collections/docs/index?wait=true`, body: { field_name: 'metadata.year', field_schema: 'integer' } });
+  });
+
+  it('creates a lexical collection with a named IDF sparse vector and writes BM25 weights beside the unnamed dense vector', async () => {
+    const lexical = ok({ status: 'green', optimizer_status: 'ok', segments_count: 1, config: { params: { vectors: { size: 2, distance: 'Cosine' }, sparse_vectors: { bm25: { modifier: 'idf' } } } }, payload_schema: {} });
+    fetchMock.mockResolvedValueOnce(fail(404, 'Not found: Collection `docs` doesn\'t exist!')).mockResolvedValueOnce(ok(true)).mockResolvedValueOnce(lexical)
+      .mockResolvedValueOnce(ok({ operation_id: 1, status: 'completed' }))
+      .mockResolvedValueOnce(ok({ points: [{ id: 'a', version: 1, score: 1.5, payload: { document_id: 'd' } }] }));
+    const index = makeIndex({ bm25: { k1: 1, b: 0.5, avgDocLength: 4 } });
+    await index.ensureCollection({ name: 'docs', dims: 2, distance: 'cosine', lexical: true });
+    expect(sent(1)).toMatchObject({ method: 'PUT', url: `${BASE}/collections/docs`, body: { vectors: { size: 2, distance: 'Cosine' }, sparse_vectors: { bm25: { modifier: 'idf' } } } });
+    // tf 3 of 4 tokens: 3·2 / (3 + 1·(0.5 + 0.5·4/4)) = 1.5; tf 1: 2 / 2 = 1.
+    await index.upsert('docs', [{ id: 'a', vector: Float32Array.from([1, 0]), payload: {}, terms: { indices: Uint32Array.from([7, 9]), values: Float32Array.from([3, 1]) } }]);
+    expect(sent(3).body).toEqual({ points: [{ id: 'a', vector: { '': [1, 0], bm25: { indices: [7, 9], values: [1.5, 1] } }, payload: {} }] });
+    const hits = await index.searchLexical('docs', { terms: { indices: Uint32Array.from([7]), values: Float32Array.from([2]) }, k: 5, offset: 1 });
+    expect(sent(4).body).toMatchObject({ query: { indices: [7], values: [2] }, using: 'bm25', limit: 5, offset: 1, with_payload: true });
+    expect(hits).toEqual([{ id: 'a', score: 1.5, payload: { document_id: 'd' } }]);
+  });
+
+  it('writes plain dense points into a collection made before the lexical index, and refuses lexical search on it', async () => {
+    fetchMock.mockResolvedValueOnce(collection(2)).mockResolvedValueOnce(ok({ operation_id: 1, status: 'completed' }));
+    const index = makeIndex();
+    await index.upsert('old', [{ id: 'a', vector: Float32Array.from([1, 0]), payload: {}, terms: { indices: Uint32Array.from([7]), values: Float32Array.from([1]) } }]);
+    expect(sent(1).body).toEqual({ points: [{ id: 'a', vector: [1, 0], payload: {} }] });
+    // The shape read before the upsert is cached: refused without another request.
+    await expect(index.searchLexical('old', { terms: { indices: Uint32Array.from([7]), values: Float32Array.from([1]) }, k: 5 })).rejects.toBeInstanceOf(InvalidInputError);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
   });
 
   it('moves an alias with one delete+create request', async () => {

@@ -3,13 +3,15 @@ import type { Schemas } from '@qdrant/js-client-rest';
 import { ConflictError, InvalidInputError, NotFoundError, UpstreamUnavailableError } from '../../lib/errors.js';
 import { retry } from '../../lib/retry.js';
 import type { RetryOptions } from '../../lib/retry.js';
+import { DEFAULT_BM25, type Bm25Params } from '../../lexical/bm25.js';
 import type {
-  CollectionInfo, CollectionSpec, Distance, Filter, Hit, KnnQuery, PayloadIndexSpec, StoredPoint, VectorIndex, VectorPoint,
+  CollectionInfo, CollectionSpec, Distance, Filter, Hit, KnnQuery, LexicalQuery, PayloadIndexSpec, StoredPoint, VectorIndex, VectorPoint,
 } from '../vector-index.js';
+import { NoLexicalIndexError } from '../no-lexical-index-error.js';
 import { isTransientQdrantError, qdrantRetryAfterMs, translateQdrantError } from './qdrant-errors.js';
 import type { QdrantCallContext } from './qdrant-errors.js';
 import { toQdrantFilter } from './qdrant-filter.js';
-import { assertVectors, batchPoints, toHit, toQdrantPoint, toStoredPoint } from './qdrant-points.js';
+import { assertVectors, batchPoints, LEXICAL_VECTOR, toHit, toQdrantPoint, toStoredPoint } from './qdrant-points.js';
 
 export interface QdrantIndexOptions {
   /** e.g. `http://localhost:6333`; a path is kept as a prefix (Qdrant behind a proxy). */
@@ -27,6 +29,12 @@ export interface QdrantIndexOptions {
   writeConsistencyFactor?: number;
   /** The Accept-Encoding sent with every request. Default `identity` (see createClient); `gzip, deflate` is fetch's own, for measuring. */
   acceptEncoding?: string;
+  /**
+   * BM25 of lexical search. Qdrant applies only the IDF (`modifier: idf`) at query time, so the
+   * tf saturation and length normalisation are baked into each point's sparse weights when it
+   * is written, against this fixed average length (in tokens) rather than the live one.
+   */
+  bm25?: Bm25Params & { avgDocLength: number };
   /** Retries of transient failures; the overall deadline defaults to 3 × timeoutMs. */
   retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs' | 'deadlineMs'>>;
 }
@@ -34,6 +42,8 @@ export interface QdrantIndexOptions {
 interface Shape {
   dims: number;
   distance: Distance;
+  /** Has the named sparse vector LEXICAL_VECTOR. */
+  lexical: boolean;
 }
 
 type PayloadSchema = Schemas['CollectionInfo']['payload_schema'];
@@ -44,6 +54,8 @@ export const QDRANT_VERIFIED_VERSION = '1.18.3';
 const TO_QDRANT_DISTANCE = { cosine: 'Cosine', dot: 'Dot', euclid: 'Euclid' } as const;
 const FROM_QDRANT_DISTANCE: Record<string, Distance | undefined> = { Cosine: 'cosine', Dot: 'dot', Euclid: 'euclid' };
 const DELETE_IDS_PER_REQUEST = 1000;
+/** Tokens per chunk (tokenizer's, after stop words) BM25 normalises against by default: SciFact's chunks average about this. */
+export const DEFAULT_AVG_DOC_LENGTH = 170;
 
 function createClient(options: QdrantIndexOptions): QdrantClient {
   let url: URL;
@@ -77,11 +89,11 @@ function createClient(options: QdrantIndexOptions): QdrantClient {
 function readShape(name: string, info: Schemas['CollectionInfo']): Shape {
   const vectors = info.config.params.vectors as Partial<Schemas['VectorParams']> | undefined;
   if (typeof vectors?.size !== 'number' || typeof vectors.distance !== 'string') {
-    throw new ConflictError(`collection ${name} does not hold one unnamed vector per point (named or sparse vectors are not supported)`);
+    throw new ConflictError(`collection ${name} does not hold one unnamed dense vector per point (named dense vectors are not supported)`);
   }
   const distance = FROM_QDRANT_DISTANCE[vectors.distance];
   if (!distance) throw new ConflictError(`collection ${name} uses ${vectors.distance} distance, which is not supported`);
-  return { dims: vectors.size, distance };
+  return { dims: vectors.size, distance, lexical: info.config.params.sparse_vectors?.[LEXICAL_VECTOR] !== undefined };
 }
 
 function assertCount(name: string, value: number | undefined, min: number): void {
@@ -118,9 +130,11 @@ export class QdrantIndex implements VectorIndex {
   private readonly closing = new AbortController();
 
   private readonly options: QdrantIndexOptions;
+  private readonly bm25: Bm25Params & { avgDocLength: number };
 
   constructor(options: QdrantIndexOptions) {
     this.options = options;
+    this.bm25 = options.bm25 ?? { ...DEFAULT_BM25, avgDocLength: DEFAULT_AVG_DOC_LENGTH };
     this.client = createClient(options);
     this.maxBatchPoints = options.upsertBatchPoints ?? 128;
     this.maxBatchBytes = options.upsertBatchBytes ?? 8 * 1024 * 1024;
@@ -190,8 +204,11 @@ export class QdrantIndex implements VectorIndex {
     if (!existing) {
       const ctx = { action: `create collection ${spec.name}`, collection: spec.name };
       try {
+        // The dense vector stays unnamed (the default, ""), as in collections made before
+        // issue 15, so the dense paths read both alike; BM25 is a named sparse vector beside it.
         await this.call(ctx, (c) => c.createCollection(spec.name, {
           vectors: { size: spec.dims, distance: TO_QDRANT_DISTANCE[spec.distance] },
+          ...(spec.lexical ? { sparse_vectors: { [LEXICAL_VECTOR]: { modifier: 'idf' as const } } } : {}),
           shard_number: spec.shardNumber ?? this.options.shardNumber,
           replication_factor: spec.replicationFactor ?? this.options.replicationFactor,
           write_consistency_factor: spec.writeConsistencyFactor ?? this.options.writeConsistencyFactor,
@@ -216,7 +233,7 @@ export class QdrantIndex implements VectorIndex {
     const shape = await this.describe(name);
     if (!shape) return undefined;
     try {
-      return { name, dims: shape.dims, distance: shape.distance, points: await this.count(name) };
+      return { name, dims: shape.dims, distance: shape.distance, points: await this.count(name), lexical: shape.lexical };
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
       throw err;
@@ -246,9 +263,11 @@ export class QdrantIndex implements VectorIndex {
 
   async upsert(collection: string, points: VectorPoint[]): Promise<void> {
     if (points.length === 0) return;
-    await this.checkVectors(collection, points.map((p) => p.vector));
+    const shape = await this.checkVectors(collection, points.map((p) => p.vector));
+    // A collection made before issue 15 has no sparse vector to write into (Qdrant would refuse the point).
+    const bm25 = shape.lexical ? this.bm25 : undefined;
     for (const batch of batchPoints(points, this.maxBatchPoints, this.maxBatchBytes)) {
-      const body = batch.map(toQdrantPoint);
+      const body = batch.map((p) => toQdrantPoint(p, bm25));
       await this.call({ action: `upsert into ${collection}`, collection }, (c) => c.upsert(collection, { wait: true, points: body }));
     }
   }
@@ -283,6 +302,26 @@ export class QdrantIndex implements VectorIndex {
     const result = await this.call({ action: `search ${collection}`, collection }, (c) => c.query(collection, request));
     const hits = result.points.map(toHit);
     return threshold === undefined ? hits : hits.filter((h) => (isDistance ? h.score <= threshold : h.score >= threshold));
+  }
+
+  async searchLexical(collection: string, query: LexicalQuery): Promise<Hit[]> {
+    assertCount('k', query.k, 1);
+    assertCount('offset', query.offset, 0);
+    const shape = this.shapes.get(collection) ?? (await this.describe(collection));
+    if (!shape) throw new NotFoundError('collection', collection);
+    if (!shape.lexical) throw new NoLexicalIndexError(collection);
+    if (query.terms.indices.length === 0) return [];
+    const request: Schemas['QueryRequest'] = {
+      query: { indices: Array.from(query.terms.indices), values: Array.from(query.terms.values) },
+      using: LEXICAL_VECTOR,
+      limit: query.k,
+      offset: query.offset,
+      filter: toQdrantFilter(query.filter),
+      with_payload: true,
+      with_vector: false,
+    };
+    const result = await this.call({ action: `search ${collection}`, collection }, (c) => c.query(collection, request));
+    return result.points.map(toHit);
   }
 
   async count(collection: string, filter?: Filter): Promise<number> {

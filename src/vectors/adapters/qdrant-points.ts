@@ -1,6 +1,11 @@
 import type { Schemas } from '@qdrant/js-client-rest';
 import { ConflictError, InvalidInputError } from '../../lib/errors.js';
+import { bm25TermWeight, type Bm25Params } from '../../lexical/bm25.js';
+import { termCount } from '../../lexical/term-vector.js';
 import type { Hit, Payload, StoredPoint, VectorPoint } from '../vector-index.js';
+
+/** The named sparse vector that holds a point's BM25 term weights. */
+export const LEXICAL_VECTOR = 'bm25';
 
 // A float32 widened to a double prints as up to ~22 characters (-1.2345678149414063e-7) plus
 // a comma; over-estimating keeps a batch under the byte budget.
@@ -9,7 +14,7 @@ const JSON_BYTES_PER_POINT = 80;
 
 /** Approximate size in bytes of one point in the upsert body. */
 export function estimatePointBytes(point: VectorPoint): number {
-  return JSON_BYTES_PER_POINT + point.id.length + point.vector.length * JSON_BYTES_PER_DIM + Buffer.byteLength(JSON.stringify(point.payload));
+  return JSON_BYTES_PER_POINT + point.id.length + (point.vector.length + 2 * (point.terms?.indices.length ?? 0)) * JSON_BYTES_PER_DIM + Buffer.byteLength(JSON.stringify(point.payload));
 }
 
 /**
@@ -55,9 +60,16 @@ export function assertVectors(collection: string, dims: number, vectors: Float32
   }
 }
 
-/** One point as Qdrant's upsert body wants it: a plain number array for the unnamed vector. */
-export function toQdrantPoint(point: VectorPoint): Schemas['PointStruct'] {
-  return { id: point.id, vector: Array.from(point.vector), payload: point.payload };
+/**
+ * One point as Qdrant's upsert body wants it: a plain number array for the unnamed vector or,
+ * with `bm25` (a lexical collection) and terms, the unnamed vector ("") and the sparse one.
+ */
+export function toQdrantPoint(point: VectorPoint, bm25?: Bm25Params & { avgDocLength: number }): Schemas['PointStruct'] {
+  const dense = Array.from(point.vector);
+  if (!bm25 || !point.terms || point.terms.indices.length === 0) return { id: point.id, vector: dense, payload: point.payload };
+  const length = termCount(point.terms);
+  const values = Array.from(point.terms.values, (tf) => bm25TermWeight(tf, length, bm25.avgDocLength, bm25));
+  return { id: point.id, vector: { '': dense, [LEXICAL_VECTOR]: { indices: Array.from(point.terms.indices), values } }, payload: point.payload };
 }
 
 function toPayload(payload: unknown): Payload {
@@ -76,8 +88,16 @@ export function toHit(point: Schemas['ScoredPoint']): Hit {
  */
 export function toStoredPoint(record: Schemas['Record'], collection: string): StoredPoint {
   const stored: StoredPoint = { id: String(record.id), payload: toPayload(record.payload) };
-  const vector: unknown = record.vector;
+  let vector: unknown = record.vector;
   if (vector === undefined || vector === null) return stored;
+  if (typeof vector === 'object' && !Array.isArray(vector) && '' in vector) {
+    // A point of a lexical collection with terms: its vectors by name. The sparse values are
+    // BM25 weights, not counts; only the ids say which terms the point holds.
+    const named = vector as Record<string, unknown>;
+    const sparse = named[LEXICAL_VECTOR] as { indices?: number[] } | undefined;
+    if (sparse?.indices) stored.termIds = Uint32Array.from(sparse.indices);
+    vector = named[''];
+  }
   if (!Array.isArray(vector) || vector.some((x) => typeof x !== 'number')) {
     throw new ConflictError(`collection ${collection} does not hold one unnamed dense vector per point`);
   }

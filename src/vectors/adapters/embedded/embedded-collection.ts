@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import usearch from 'usearch';
 import { InvalidInputError } from '../../../lib/errors.js';
-import type { CollectionSpec, Distance, Filter, Hit, KnnQuery, Payload, PayloadIndexSpec, StoredPoint, VectorPoint } from '../../vector-index.js';
+import { NoLexicalIndexError } from '../../no-lexical-index-error.js';
+import type { Bm25Params } from '../../../lexical/bm25.js';
+import type { CollectionSpec, Distance, Filter, Hit, KnnQuery, LexicalQuery, Payload, PayloadIndexSpec, SparseVector, StoredPoint, VectorPoint } from '../../vector-index.js';
+import { LexicalStore } from './lexical-store.js';
 import { PointStore } from './point-store.js';
 import { readCurrent, readSnapshot, walPath, writeMeta, writeSnapshot } from './snapshot-files.js';
 import { TopK } from './top-k.js';
@@ -12,6 +15,8 @@ export interface CollectionMeta {
   dims: number;
   distance: Distance;
   payloadIndexes: PayloadIndexSpec[];
+  /** Keeps a BM25 index over the points' term vectors (absent in collections made before issue 15). */
+  lexical?: boolean;
 }
 
 export interface TuningOptions {
@@ -24,9 +29,27 @@ export interface TuningOptions {
   /** Snapshot and start a new log once the log is this large. */
   compactAfterBytes: number;
   threads: number;
+  /** BM25 parameters of lexical search, applied at query time. */
+  bm25: Bm25Params;
 }
 
-type WalRecord = { op: 'upsert'; points: { id: string; v: string; p: Payload }[] } | { op: 'delete'; ids: string[] };
+/** A point in the log; `t`/`f`: its term ids (u32) and counts (f32), base64, on a lexical collection. */
+type WalPoint = { id: string; v: string; p: Payload; t?: string; f?: string };
+type WalRecord = { op: 'upsert'; points: WalPoint[] } | { op: 'delete'; ids: string[] };
+
+export const encodeTerms = (terms: SparseVector) => ({ t: Buffer.from(terms.indices.buffer, terms.indices.byteOffset, terms.indices.byteLength).toString('base64'), f: Buffer.from(terms.values.buffer, terms.values.byteOffset, terms.values.byteLength).toString('base64') });
+
+/** The term vector of a logged or snapshotted point (copied out of the decoded bytes, which may be unaligned). */
+export function decodeTerms(point: { t?: string; f?: string }): SparseVector | undefined {
+  if (point.t === undefined || point.f === undefined) return undefined;
+  const t = Buffer.from(point.t, 'base64');
+  const f = Buffer.from(point.f, 'base64');
+  const indices = new Uint32Array(t.byteLength / 4);
+  const values = new Float32Array(f.byteLength / 4);
+  new Uint8Array(indices.buffer).set(t);
+  new Uint8Array(values.buffer).set(f);
+  return { indices, values };
+}
 
 /**
  * One collection of the embedded index: exact data in a PointStore, an HNSW graph (usearch)
@@ -38,8 +61,9 @@ export class EmbeddedCollection {
 
   private constructor(
     readonly dir: string,
-    readonly meta: CollectionMeta,
+    public meta: CollectionMeta,
     private readonly store: PointStore,
+    private readonly lexical: LexicalStore,
     private readonly ann: InstanceType<typeof usearch.Index>,
     private wal: WriteAheadLog,
     private generation: number,
@@ -47,7 +71,7 @@ export class EmbeddedCollection {
   ) {}
 
   static async create(dir: string, spec: CollectionSpec, tuning: TuningOptions): Promise<EmbeddedCollection> {
-    await writeMeta(dir, { dims: spec.dims, distance: spec.distance, payloadIndexes: spec.payloadIndexes ?? [] } satisfies CollectionMeta);
+    await writeMeta(dir, { dims: spec.dims, distance: spec.distance, payloadIndexes: spec.payloadIndexes ?? [], lexical: spec.lexical ?? false } satisfies CollectionMeta);
     return EmbeddedCollection.open(dir, tuning);
   }
 
@@ -63,9 +87,10 @@ export class EmbeddedCollection {
       expansion_search: tuning.expansionSearch,
       multi: false,
     });
+    const lexical = new LexicalStore();
     const generation = await readCurrent(dir);
-    if (generation > 0) ann.load(await readSnapshot(dir, generation, store));
-    const collection = new EmbeddedCollection(dir, meta, store, ann, undefined as never, generation, tuning);
+    if (generation > 0) ann.load(await readSnapshot(dir, generation, store, (slot, point) => lexical.put(slot, decodeTerms(point))));
+    const collection = new EmbeddedCollection(dir, meta, store, lexical, ann, undefined as never, generation, tuning);
     collection.wal = await WriteAheadLog.open(walPath(dir, generation), (record) => collection.apply(record as WalRecord));
     return collection;
   }
@@ -79,7 +104,10 @@ export class EmbeddedCollection {
     for (const p of points) this.checkDims(p.vector, 'point vector');
     const record: WalRecord = {
       op: 'upsert',
-      points: points.map((p) => ({ id: p.id, v: Buffer.from(this.prepare(p.vector).buffer).toString('base64'), p: p.payload })),
+      points: points.map((p) => ({
+        id: p.id, v: Buffer.from(this.prepare(p.vector).buffer).toString('base64'), p: p.payload,
+        ...(this.meta.lexical && p.terms && p.terms.indices.length > 0 ? encodeTerms(p.terms) : {}),
+      })),
     };
     return this.write(record);
   }
@@ -113,6 +141,27 @@ export class EmbeddedCollection {
       .slice(query.offset ?? 0, limit);
   }
 
+  /** Turns the lexical index on (meta first, so a crash leaves it on); points written before carry no terms until rewritten. */
+  async enableLexical(): Promise<void> {
+    await this.serialised(async () => {
+      if (this.meta.lexical) return;
+      const meta = { ...this.meta, lexical: true };
+      await writeMeta(this.dir, meta);
+      this.meta = meta;
+    });
+  }
+
+  searchLexical(query: LexicalQuery): Hit[] {
+    if (!this.meta.lexical) throw new NoLexicalIndexError(basename(this.dir));
+    const limit = query.k + (query.offset ?? 0);
+    const allowed = query.filter ? new Uint8Array(this.store.highSlot) : undefined;
+    if (query.filter) for (const slot of this.store.matching(query.filter)) allowed![slot] = 1;
+    return this.lexical
+      .search(query.terms, limit, this.tuning.bm25, allowed)
+      .slice(query.offset ?? 0, limit)
+      .map(({ slot, score }) => ({ id: this.store.ids[slot]!, score, payload: this.store.payloads[slot]! }));
+  }
+
   countMatching(filter?: Filter): number {
     return filter ? this.store.matching(filter).length : this.store.size;
   }
@@ -124,7 +173,11 @@ export class EmbeddedCollection {
         const id = this.store.ids[slot];
         if (id === undefined) return []; // deleted while iterating
         const point: StoredPoint = { id, payload: this.store.payloads[slot]! };
-        if (options.withVectors) point.vector = this.store.vector(slot).slice();
+        if (options.withVectors) {
+          point.vector = this.store.vector(slot).slice();
+          const terms = this.lexical.termsAt(slot);
+          if (terms) point.termIds = terms.indices.slice();
+        }
         return [point];
       });
     }
@@ -164,23 +217,34 @@ export class EmbeddedCollection {
     if (record.op === 'delete') {
       for (const id of record.ids) {
         const slot = this.store.remove(id);
-        if (slot !== undefined) this.ann.remove(BigInt(slot));
+        if (slot !== undefined) {
+          this.ann.remove(BigInt(slot));
+          this.lexical.remove(slot);
+        }
       }
       return;
     }
     const keys = new BigUint64Array(record.points.length);
     const matrix = new Float32Array(record.points.length * this.meta.dims);
+    const isGraphChange = new Uint8Array(record.points.length);
     record.points.forEach((p, i) => {
       const bytes = Buffer.from(p.v, 'base64');
       const vector = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+      const old = this.store.slotOf.get(p.id);
+      // A rewrite with the same vector (a payload change, a re-sync, the lexical backfill)
+      // leaves the graph alone: each HNSW remove + re-add leaves a tombstone that lowers recall.
+      const isSameVector = old !== undefined && this.ann.contains(BigInt(old)) && sameBytes(this.store.vector(old), vector);
       const slot = this.store.put(p.id, vector, p.p);
+      this.lexical.put(slot, decodeTerms(p));
+      if (isSameVector) return;
       if (this.ann.contains(BigInt(slot))) this.ann.remove(BigInt(slot));
       keys[i] = BigInt(slot);
+      isGraphChange[i] = 1;
       matrix.set(vector, i * this.meta.dims);
     });
     // A batch may name the same id twice: the last one wins in the store, so add each slot once.
     const seen = new Map<bigint, number>();
-    keys.forEach((key, i) => seen.set(key, i));
+    keys.forEach((key, i) => { if (isGraphChange[i]) seen.set(key, i); });
     const unique = [...seen.values()];
     const uniqueKeys = BigUint64Array.from(unique.map((i) => keys[i]!));
     const uniqueVectors = new Float32Array(unique.length * this.meta.dims);
@@ -190,7 +254,10 @@ export class EmbeddedCollection {
 
   private async compact(): Promise<void> {
     const next = this.generation + 1;
-    await writeSnapshot(this.dir, next, this.store, (path) => this.ann.save(path));
+    await writeSnapshot(this.dir, next, this.store, (path) => this.ann.save(path), (slot) => {
+      const terms = this.lexical.termsAt(slot);
+      return terms && encodeTerms(terms);
+    });
     await this.wal.close();
     this.generation = next;
     this.wal = await WriteAheadLog.open(walPath(this.dir, next), () => undefined);
@@ -256,4 +323,10 @@ export class EmbeddedCollection {
       want = Math.min(total, want * 2);
     }
   }
+}
+
+function sameBytes(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { mkdir, readFile, rename, rm, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../lib/errors.js';
-import type { CollectionInfo, CollectionSpec, Filter, Hit, KnnQuery, StoredPoint, VectorIndex, VectorPoint } from '../../vector-index.js';
+import { DEFAULT_BM25 } from '../../../lexical/bm25.js';
+import type { CollectionInfo, CollectionSpec, Filter, Hit, KnnQuery, LexicalQuery, StoredPoint, VectorIndex, VectorPoint } from '../../vector-index.js';
 import { EmbeddedCollection, type TuningOptions } from './embedded-collection.js';
 import { acquireLock } from './process-lock.js';
 
@@ -13,6 +14,7 @@ export const DEFAULT_TUNING: TuningOptions = {
   // ~20k 768-d points: bounds the replay after a crash to seconds.
   compactAfterBytes: 64 * 1024 * 1024,
   threads: availableParallelism(),
+  bm25: DEFAULT_BM25,
 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -55,6 +57,7 @@ export class EmbeddedIndex implements VectorIndex {
       if (dims !== spec.dims || distance !== spec.distance) {
         throw new ConflictError(`collection ${spec.name} holds ${dims}-dimensional ${distance} vectors; asked for ${spec.dims}-dimensional ${spec.distance}`);
       }
+      if (spec.lexical && !existing.meta.lexical) await existing.enableLexical();
       return;
     }
     // Without meta.json nothing in the directory is a collection (create writes meta first):
@@ -65,7 +68,7 @@ export class EmbeddedIndex implements VectorIndex {
 
   async collectionInfo(name: string): Promise<CollectionInfo | undefined> {
     const collection = await this.load(this.resolve(name));
-    return collection && { name, dims: collection.meta.dims, distance: collection.meta.distance, points: collection.count };
+    return collection && { name, dims: collection.meta.dims, distance: collection.meta.distance, points: collection.count, lexical: collection.meta.lexical ?? false };
   }
 
   async dropCollection(name: string): Promise<void> {
@@ -102,6 +105,10 @@ export class EmbeddedIndex implements VectorIndex {
 
   async search(collection: string, query: KnnQuery): Promise<Hit[]> {
     return (await this.require(collection)).search(query);
+  }
+
+  async searchLexical(collection: string, query: LexicalQuery): Promise<Hit[]> {
+    return (await this.require(collection)).searchLexical(query);
   }
 
   async count(collection: string, filter?: Filter): Promise<number> {

@@ -7,7 +7,8 @@ import type { PointStore } from './point-store.js';
  * On-disk layout of one collection:
  *   meta.json            dims, distance, payload indexes
  *   CURRENT              the live generation number
- *   gen-<n>/             snapshot: vectors.f32 (slot-addressed), points.jsonl, ann.usearch
+ *   gen-<n>/             snapshot: vectors.f32 (slot-addressed), points.jsonl (with term vectors
+ *                        on a lexical collection), ann.usearch
  *   wal-<n>.log          writes since snapshot n
  * A new generation is complete on disk before CURRENT names it, so a crash at any point
  * leaves either the old or the new generation whole.
@@ -43,7 +44,7 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /** Writes generation `gen` from the store, saves the ANN graph through `saveAnn`, then points CURRENT at it. */
-export async function writeSnapshot(dir: string, gen: number, store: PointStore, saveAnn: (path: string) => void): Promise<void> {
+export async function writeSnapshot(dir: string, gen: number, store: PointStore, saveAnn: (path: string) => void, extraOf: (slot: number) => Record<string, string> | undefined = () => undefined): Promise<void> {
   const target = genDir(dir, gen);
   const tmp = `${target}.tmp`;
   await rm(tmp, { recursive: true, force: true });
@@ -53,7 +54,7 @@ export async function writeSnapshot(dir: string, gen: number, store: PointStore,
   const lines: string[] = [];
   for (let slot = 0; slot < store.highSlot; slot++) {
     const id = store.ids[slot];
-    if (id !== undefined) lines.push(JSON.stringify({ s: slot, id, p: store.payloads[slot] }));
+    if (id !== undefined) lines.push(JSON.stringify({ s: slot, id, p: store.payloads[slot], ...extraOf(slot) }));
   }
   await writeDurably(join(tmp, 'points.jsonl'), lines.join('\n'));
   saveAnn(join(tmp, 'ann.usearch'));
@@ -72,15 +73,17 @@ export async function writeSnapshot(dir: string, gen: number, store: PointStore,
 }
 
 /** Loads generation `gen` into the store; returns the ANN file path to load. */
-export async function readSnapshot(dir: string, gen: number, store: PointStore): Promise<string> {
+export async function readSnapshot(dir: string, gen: number, store: PointStore, onPoint: (slot: number, line: Record<string, unknown>) => void = () => undefined): Promise<string> {
   const base = genDir(dir, gen);
   const bytes = await readFile(join(base, 'vectors.f32'));
   const vectors = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   const text = await readFile(join(base, 'points.jsonl'), 'utf8');
   for (const line of text.split('\n')) {
     if (!line) continue;
-    const { s, id, p } = JSON.parse(line) as { s: number; id: string; p: Payload };
+    const parsed = JSON.parse(line) as { s: number; id: string; p: Payload };
+    const { s, id, p } = parsed;
     store.put(id, vectors.subarray(s * store.dims, (s + 1) * store.dims), p, s);
+    onPoint(s, parsed);
   }
   store.reclaimFreeSlots();
   return join(base, 'ann.usearch');

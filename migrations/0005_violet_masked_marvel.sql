@@ -1,0 +1,1 @@
+ALTER TABLE "collections" ADD COLUMN "quantize" text DEFAULT 'none' NOT NULL;
