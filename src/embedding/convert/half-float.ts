@@ -1,3 +1,5 @@
+import { ModelError } from '../../lib/errors.js';
+
 // IEEE 754 binary16 -> binary32 through a 64K lookup table: one table build (~0.3 ms)
 // beats per-element bit twiddling on the ~100M values of a base-sized fp16 checkpoint.
 let halfTable: Float32Array | undefined;
@@ -27,4 +29,25 @@ export function bfloat16ToFloat32(src: Uint16Array): Float32Array {
   const bits = new Uint32Array(src.length);
   for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
   return new Float32Array(bits.buffer);
+}
+
+/**
+ * A stored float tensor (safetensors' and torch's dtype names) widened to fp32. Bytes at an
+ * offset that is not a multiple of 8 are copied first: typed arrays need aligned views.
+ * @throws ModelError naming `what` for a non-float dtype
+ */
+export function widenToFloat32(bytes: Uint8Array, dtype: string, what: string): Float32Array {
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  switch (dtype) {
+    case 'F32':
+      return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+    case 'F16':
+      return float16ToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2));
+    case 'BF16':
+      return bfloat16ToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2));
+    case 'F64':
+      return Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8));
+    default:
+      throw new ModelError(`${what} has dtype ${dtype}, expected a float type`);
+  }
 }

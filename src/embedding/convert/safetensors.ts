@@ -1,6 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { ModelError } from '../../lib/errors.js';
-import { float16ToFloat32, bfloat16ToFloat32 } from './half-float.js';
+import { widenToFloat32 } from './half-float.js';
 import type { WeightsSource } from './weights-source.js';
 
 /** The dtypes whose values we can turn into fp32 weights. */
@@ -73,18 +73,7 @@ export class SafetensorsFile implements WeightsSource {
   async readFloat32(name: string): Promise<Float32Array> {
     const info = this.info(name);
     const bytes = await this.readBytes(info);
-    switch (info.dtype) {
-      case 'F32':
-        return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-      case 'F16':
-        return float16ToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
-      case 'BF16':
-        return bfloat16ToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2));
-      case 'F64':
-        return Float32Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8));
-      default:
-        throw new ModelError(`${this.path}: tensor ${name} has dtype ${info.dtype}, expected a float type`);
-    }
+    return widenToFloat32(bytes, info.dtype, `${this.path}: tensor ${name}`);
   }
 
   /** Reads an I64 tensor (reference ids and masks in test fixtures). */

@@ -1,6 +1,6 @@
 import { open, readFile } from 'node:fs/promises';
 import { ModelError } from '../../lib/errors.js';
-import { float16ToFloat32, bfloat16ToFloat32 } from './half-float.js';
+import { widenToFloat32 } from './half-float.js';
 import { unpickle, type StorageDtype, type StorageTypeRef, type TensorRef } from './torch-pickle.js';
 import type { WeightsSource } from './weights-source.js';
 import { ZipReader } from './zip-reader.js';
@@ -87,7 +87,7 @@ export class TorchCheckpoint implements WeightsSource {
     }
     const spanElements = numel === 0 ? 0 : lastIndex + 1;
     const raw = await this.readStorage(t.storage, t.storageOffset * size, spanElements * size);
-    const span = toFloat32(raw, t.dtype, `${this.path}: tensor ${name}`);
+    const span = widenToFloat32(raw, t.dtype, `${this.path}: tensor ${name}`);
     if (!isContiguous(t.shape, t.stride)) return gather(span, t.shape, t.stride, numel);
     return span.length === numel ? span : span.slice(0, numel);
   }
@@ -121,22 +121,6 @@ function gather(span: Float32Array, shape: number[], stride: number[], numel: nu
     }
   }
   return out;
-}
-
-function toFloat32(bytes: Uint8Array, dtype: StorageDtype, what: string): Float32Array {
-  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-  switch (dtype) {
-    case 'F32':
-      return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
-    case 'F16':
-      return float16ToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2));
-    case 'BF16':
-      return bfloat16ToFloat32(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2));
-    case 'F64':
-      return Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8));
-    default:
-      throw new ModelError(`${what} has dtype ${dtype}, expected a float type`);
-  }
 }
 
 /** persistent_load for both formats: ('storage', StorageType, key, location, numel[, view]). */
