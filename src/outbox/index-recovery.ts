@@ -11,11 +11,7 @@ import type { VectorIndex } from '../vectors/vector-index.js';
  * reported here: it is unreachable, not missing.
  */
 export async function findMissingIndexes(db: Database, index: VectorIndex): Promise<CollectionRecord[]> {
-  const withDocuments = await db
-    .select()
-    .from(collections)
-    .where(sql`exists (select 1 from ${documents} where ${documents.collectionId} = ${collections.id})`)
-    .orderBy(collections.name);
+  const withDocuments = await collectionsWithDocuments(db);
   const missing: CollectionRecord[] = [];
   for (const collection of withDocuments) {
     if (!(await index.collectionInfo(collection.indexName))) missing.push(collection);
@@ -28,11 +24,7 @@ export async function findMissingIndexes(db: Database, index: VectorIndex): Prom
  * (BM25) index: made before issue 15. Unreachable indexes are skipped, as above.
  */
 export async function findIndexesWithoutLexical(db: Database, index: VectorIndex): Promise<CollectionRecord[]> {
-  const withDocuments = await db
-    .select()
-    .from(collections)
-    .where(sql`exists (select 1 from ${documents} where ${documents.collectionId} = ${collections.id})`)
-    .orderBy(collections.name);
+  const withDocuments = await collectionsWithDocuments(db);
   const out: CollectionRecord[] = [];
   for (const collection of withDocuments) {
     const info = await index.collectionInfo(collection.indexName);
@@ -67,4 +59,13 @@ function rowCount(result: unknown): number {
   if (Array.isArray(result)) return result.length;
   const rows = (result as { rows?: unknown[] }).rows;
   return Array.isArray(rows) ? rows.length : 0;
+}
+
+/** Catalog collections that hold at least one document, by name: the ones an index must serve. */
+function collectionsWithDocuments(db: Database): Promise<CollectionRecord[]> {
+  return db
+    .select()
+    .from(collections)
+    .where(sql`exists (select 1 from ${documents} where ${documents.collectionId} = ${collections.id})`)
+    .orderBy(collections.name);
 }
