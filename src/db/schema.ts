@@ -58,17 +58,57 @@ export const documents = pgTable(
   (t) => [uniqueIndex('documents_collection_external_uq').on(t.collectionId, t.externalId)],
 );
 
+/**
+ * A document's chunks as one collection version's model embedded them. Each version keeps its
+ * own rows, so a re-index fills a new version while searches read the current one.
+ */
 export const chunks = pgTable(
   'chunks',
   {
     documentId: bigint({ mode: 'number' }).notNull().references(() => documents.id, { onDelete: 'cascade' }),
+    version: integer().notNull().default(1),
     chunkIndex: integer().notNull(),
     startOffset: integer().notNull(),
     endOffset: integer().notNull(),
     tokenCount: integer().notNull(),
+    /** The document's contentHash these chunks were embedded from: another hash means stale for this version. */
+    contentHash: text().notNull().default(''),
     vector: vectorBytes().notNull(),
   },
-  (t) => [primaryKey({ columns: [t.documentId, t.chunkIndex] })],
+  (t) => [primaryKey({ columns: [t.documentId, t.version, t.chunkIndex] })],
+);
+
+/**
+ * Every model configuration a collection has had or is being re-indexed to. The collection row
+ * carries the current one's binding (its `version` column names it); switching copies a ready
+ * version's binding there in one transaction and moves the index alias.
+ */
+export const collectionVersions = pgTable(
+  'collection_versions',
+  {
+    id: serial().primaryKey(),
+    collectionId: integer().notNull().references(() => collections.id, { onDelete: 'cascade' }),
+    version: integer().notNull(),
+    modelId: text().notNull(),
+    modelRevision: text(),
+    pooling: text().notNull(),
+    normalize: boolean().notNull(),
+    maxTokens: integer().notNull(),
+    dims: integer().notNull(),
+    distance: text().notNull(),
+    queryPrefix: text().notNull().default(''),
+    documentPrefix: text().notNull().default(''),
+    chunkOverlap: integer().notNull().default(0),
+    quantize: text().notNull().default('none'),
+    indexName: text().notNull(),
+    /** building (its re-index job runs), ready (complete: may be current), failed. */
+    status: text().notNull(),
+    /** The re-index job that fills it; null for a collection's first version. */
+    jobId: uuid(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    readyAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [uniqueIndex('collection_versions_uq').on(t.collectionId, t.version)],
 );
 
 export const jobs = pgTable('jobs', {
@@ -83,9 +123,48 @@ export const jobs = pgTable('jobs', {
   failed: integer().notNull().default(0),
   errors: jsonb().$type<{ record: number; detail: string }[]>().notNull().default([]),
   state: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+  /** The process holding the job (it plans its batches); another may take it once the lease expires. */
+  leaseOwner: text(),
+  leaseExpiresAt: timestamp({ withTimezone: true }),
+  /** How many times a process has claimed it. */
+  attempts: integer().notNull().default(0),
   ...timestamps,
   finishedAt: timestamp({ withTimezone: true }),
 });
+
+/**
+ * A job's work cut into batches any worker may claim (with a lease, like jobs), embed and
+ * write. Marking a batch done happens in the transaction that writes its documents, fenced
+ * by the lease, so a batch embedded twice after a crash writes once.
+ */
+export const jobBatches = pgTable(
+  'job_batches',
+  {
+    id: bigserial({ mode: 'number' }).primaryKey(),
+    jobId: uuid().notNull().references(() => jobs.id, { onDelete: 'cascade' }),
+    /** Order within the job: where one id occurs in two batches, the later batch's record wins. */
+    seq: integer().notNull(),
+    /** pending (claimable once unleased or its lease expired), done, failed. */
+    status: text().notNull(),
+    /** What to embed: an import's parsed records, or a re-index's document ids. */
+    payload: jsonb().$type<Record<string, unknown>>().notNull(),
+    /** External ids in the batch, for the later-batch-wins check. */
+    externalIds: text().array().notNull().default(sql`'{}'::text[]`),
+    records: integer().notNull(),
+    done: integer().notNull().default(0),
+    failed: integer().notNull().default(0),
+    errors: jsonb().$type<{ record: number; detail: string }[]>().notNull().default([]),
+    leaseOwner: text(),
+    leaseExpiresAt: timestamp({ withTimezone: true }),
+    attempts: integer().notNull().default(0),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('job_batches_job_seq_uq').on(t.jobId, t.seq),
+    index('job_batches_pending_idx').on(t.jobId, t.seq).where(sql`${t.status} = 'pending'`),
+  ],
+);
 
 /**
  * Changes the vector index must see, written in the same transaction as the catalog change.
