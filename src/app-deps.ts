@@ -2,10 +2,13 @@ import type { AuthPolicy } from './auth/auth-middleware.js';
 import type { CollectionConfig } from './catalog/collections.js';
 import type { Database } from './db/client.js';
 import type { Embedder } from './embedding/embedder.js';
+import type { ModelResolver } from './embedding/embedder-registry.js';
+import type { EmbedderSource, ModelBinding } from './jobs/job-kind.js';
 import { InvalidInputError } from './lib/errors.js';
 import type { Logger } from './lib/logger.js';
-import type { ImportJobRunner } from './imports/job-runner.js';
+import type { JobRunner } from './jobs/job-runner.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { UploadStorage } from './storage/upload-storage.js';
 import type { OutboxWorker } from './outbox/outbox-worker.js';
 import type { Distance, VectorIndex } from './vectors/vector-index.js';
 
@@ -14,13 +17,18 @@ export interface AppDeps {
   db: Database;
   index: VectorIndex;
   embedder: Embedder;
+  /**
+   * Embedders by binding: a collection's reads and writes embed with the model of its current
+   * version (the served one, or another after a version switch), see embedderFor.
+   */
+  embedders: ModelResolver;
   worker: OutboxWorker;
   logger: Logger;
   limits: { maxBodyBytes: number; maxDocumentsPerRequest: number; maxUploadBytes: number };
   /** Who may call: open without keys only on a loopback bind (see AuthPolicy). */
   auth: AuthPolicy;
-  /** Bulk imports: uploads are stored under uploadsDir and run by the job runner. */
-  imports: { runner: ImportJobRunner; uploadsDir: string };
+  /** Background jobs (imports, re-indexes): the runner claims them; uploads live in storage every process reaches. */
+  imports: { runner: JobRunner; storage: UploadStorage };
   /** The model configuration a new collection binds (the served model's). */
   collectionConfig(name: string, opts: { distance: Distance; chunkOverlap: number }): CollectionConfig;
   metrics: Metrics;
@@ -38,6 +46,11 @@ export function servedModelName(deps: Pick<AppDeps, 'embedder' | 'servedModelNam
   const { modelId, revision } = deps.embedder.info;
   // A local directory has no revision; its path would leak the server's file layout.
   return revision === undefined ? (modelId.replace(/[\\/]+$/, '').split(/[\\/]/).at(-1) || 'model') : modelId;
+}
+
+/** The embedder of a collection's current version (its record carries that version's binding). Throws ConflictError. */
+export function embedderFor(deps: { embedders: EmbedderSource }, collection: ModelBinding): Promise<Embedder> {
+  return deps.embedders.forBinding(collection);
 }
 
 /** The served embedder's configuration as a collection binding. */

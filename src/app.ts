@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps } from './app-deps.js';
 import { registerCollectionRoutes } from './collections/routes.js';
+import { registerVersionRoutes } from './versions/version-routes.js';
 import { registerDocumentRoutes } from './documents/routes.js';
 import { registerEmbeddingRoutes } from './embeddings/routes.js';
 import { registerHealthRoutes } from './health/routes.js';
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealthRoutes(app, deps, { maxOutboxLagS: 300 });
   registerCollectionRoutes(app, deps);
+  registerVersionRoutes(app, deps);
   registerDocumentRoutes(app, deps);
   registerSearchRoutes(app, deps);
   registerEmbeddingRoutes(app, deps);

@@ -67,6 +67,23 @@ export const configSchema = z.object({
     .describe('Qdrant only: the average chunk length in tokens BM25 normalises against (the embedded index uses the live average); SciFact\'s is about 170'),
   outboxMaxBackoffMs: int(1).default(30_000)
     .describe('Longest wait before the outbox worker retries a change the vector index failed to take; once the index answers again, waiting changes are retried at once'),
+  uploadsDir: z.string().default('')
+    .describe('Where import uploads are kept until their job ends, when no S3 bucket is set: a directory every process of the deployment reaches (a shared volume for several replicas); empty = uploads/ under the data dir'),
+  uploadsS3Bucket: z.string().default('').describe('Keep import uploads in this S3 (or S3-compatible) bucket instead of a directory; empty = a directory (--uploads-dir)'),
+  uploadsS3Prefix: z.string().default('uploads/').describe('Key prefix of uploads in the S3 bucket'),
+  uploadsS3Endpoint: z.union([z.literal(''), z.string().url()]).default('').describe('S3-compatible server (MinIO, Ceph, R2: http://minio:9000); empty = AWS S3'),
+  uploadsS3Region: z.string().min(1).default('us-east-1').describe('S3 region (S3-compatible servers accept the default)'),
+  uploadsS3AccessKeyId: z.string().default('').describe('S3 access key id; empty = the AWS SDK\'s default chain (AWS_ACCESS_KEY_ID, instance roles)'),
+  uploadsS3SecretAccessKey: z.string().default('').describe('S3 secret access key (secret)'),
+  uploadsS3PathStyle: bool.default(true).describe('Address the bucket in the path (http://host/bucket/key), as MinIO and most S3-compatible servers need; false = virtual-hosted style'),
+  jobLeaseMs: int(1000).default(30_000)
+    .describe('A job or batch lease not renewed for this long (its process died) is taken over by another process; heartbeats renew it every third of that'),
+  applyOutbox: bool.default(true)
+    .describe('false: this process leaves the outbox to `biovec worker` processes or another replica'),
+  embedBatches: int(0).default(2)
+    .describe('Import and re-index batches this process embeds at once (server and `biovec worker --embed`): 2 keeps the model busy while one batch is written; 0 on a server = none: leave them to embedding workers'),
+  maxPendingBatches: int(1).default(8)
+    .describe('Batches a job may have waiting to be embedded before its planner stops reading the upload (backpressure)'),
   host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds (0.0.0.0 to serve other machines)'),
   port: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port'),
   corsAllowOrigin: z.string().trim().default('')
@@ -84,7 +101,7 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 export type ConfigKey = keyof Config;
 
-const SECRET: ReadonlySet<ConfigKey> = new Set(['hfToken', 'databaseUrl', 'qdrantApiKey']);
+const SECRET: ReadonlySet<ConfigKey> = new Set(['hfToken', 'databaseUrl', 'qdrantApiKey', 'uploadsS3SecretAccessKey']);
 
 // Hugging Face, Postgres and Qdrant settings keep the names their own tools use.
 const UNPREFIXED: ReadonlySet<string> = new Set(['hfEndpoint', 'hfToken', 'hfHubOffline', 'hfHubCache', 'databaseUrl', 'qdrantUrl', 'qdrantApiKey']);

@@ -3,6 +3,7 @@ import { collectionConfigFor, defaultChunkOverlap, type AppDeps } from './app-de
 import { API_VERSION, createApp } from './app.js';
 import { ensureCollectionRecord } from './catalog/collections.js';
 import { redactConfig, type Config } from './config.js';
+import { EmbedderRegistry } from './embedding/embedder-registry.js';
 import { loadEmbedder, type LoadHooks } from './embedding/load-embedder.js';
 import type { EmbedOptions, Embedder } from './embedding/embedder.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -11,9 +12,13 @@ import { countActiveKeys } from './auth/api-keys.js';
 import { isLoopbackHost } from './auth/loopback.js';
 import { OutboxWorker } from './outbox/outbox-worker.js';
 import { openStores, type Stores } from './stores.js';
-import { ImportJobRunner } from './imports/job-runner.js';
+import { ImportKind } from './imports/import-kind.js';
+import { removeOrphanUploads } from './imports/remove-orphan-uploads.js';
+import { JobRunner } from './jobs/job-runner.js';
+import { releaseAllLeases } from './jobs/job-store.js';
+import { openUploadStorage } from './storage/open-upload-storage.js';
+import { createReindexKind } from './versions/reindex-kind.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
-import { join } from 'node:path';
 
 export interface RunningServer {
   url: string;
@@ -31,6 +36,7 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
   logger.info({ config: redactConfig(config) }, 'starting biovec');
   const embedder = opts.embedder ?? (await loadEmbedder(config, opts.hooks));
   let stores: Stores | undefined;
+  let embedders: EmbedderRegistry | undefined;
   try {
     stores = await openStores(config);
     const worker = new OutboxWorker({
@@ -46,20 +52,34 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
     });
     let metrics: Metrics | undefined;
     metrics = createMetrics({ embedder, worker });
-    const uploadsDir = join(config.dataDir, 'uploads');
+    const storage = await openUploadStorage(config);
+    // Other collection versions' models load on demand; requests see each one queue-bounded.
+    embedders = new EmbedderRegistry({ served: embedder, config, logger });
+    const registry = embedders;
+    const requestEmbedder = withQueueWaitBound(embedder, config.maxQueueWaitMs);
     const deps: AppDeps = {
       db: stores.database.db,
       index: stores.index,
       // Requests wait for inference at most maxQueueWaitMs (else 429); import jobs, which
       // pace themselves one batch at a time, use the embedder unbounded.
-      embedder: withQueueWaitBound(embedder, config.maxQueueWaitMs),
+      embedder: requestEmbedder,
+      embedders: {
+        forBinding: async (b) => { const e = await registry.forBinding(b); return e === embedder ? requestEmbedder : withQueueWaitBound(e, config.maxQueueWaitMs); },
+        resolve: (settings) => registry.resolve(settings),
+      },
       worker,
       logger,
       auth: { isOpenWithoutKeys: isLoopbackHost(config.host) },
       limits: { maxBodyBytes: config.maxBodyBytes, maxDocumentsPerRequest: config.maxDocumentsPerRequest, maxUploadBytes: config.maxUploadBytes },
       imports: {
-        runner: new ImportJobRunner({ db: stores.database.db, embedder, logger, onBatch: () => worker.notify(), maxRecordBytes: config.maxRecordBytes, uploadsDir }),
-        uploadsDir,
+        // Jobs run by whichever process claims them; batches embed with the registry's models
+        // unbounded (they pace themselves one batch at a time), not with the requests' bound.
+        runner: new JobRunner({
+          db: stores.database.db, logger, embedders: registry, leaseMs: config.jobLeaseMs, batchConcurrency: config.embedBatches, maxPendingBatches: config.maxPendingBatches,
+          kinds: [new ImportKind({ storage, maxRecordBytes: config.maxRecordBytes }), createReindexKind({ db: stores.database.db, logger, onSwitch: () => worker.notify() })],
+          onBatch: () => worker.notify(),
+        }),
+        storage,
       },
       collectionConfig: collectionConfigFor(embedder),
       metrics,
@@ -69,9 +89,15 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
     };
     await checkAuthPolicy(config.host, deps, logger);
     await ensureCollectionRecord(deps.db, deps.collectionConfig(config.defaultCollection, { distance: 'cosine', chunkOverlap: defaultChunkOverlap(embedder) }));
-    worker.start();
-    const resumed = await deps.imports.runner.resumeUnfinished();
-    if (resumed > 0) logger.info({ jobs: resumed }, 'resuming unfinished imports');
+    // Off on replicas that leave the outbox to others: each embedded index is its own, and only
+    // the process whose index serves searches may take rows off the shared outbox.
+    if (config.applyOutbox) worker.start();
+    else logger.info('not applying the outbox (BIOVEC_APPLY_OUTBOX=false): `biovec worker` or another replica does');
+    // Only work whose lease is free or expired is claimed: a job another live process holds,
+    // and its upload, are left alone (issue 16; this replaced resuming every unfinished job).
+    await removeOrphanUploads(deps.db, storage, logger).catch((err: unknown) => logger.warn({ err }, 'could not sweep orphan uploads'));
+    if (stores.database.kind === 'pglite') await releaseAllLeases(deps.db);
+    deps.imports.runner.start();
     const app = createApp(deps);
     const server = await listen(app.fetch, config.host, config.port);
     const address = server.address();
@@ -97,12 +123,13 @@ export async function startServer(config: Config, opts: { embedder?: Embedder; l
         clearTimeout(force);
         http.closeAllConnections();
         await waitAtMost(worker.stop(), left(STORE_CLOSE_RESERVE_MS), 'the outbox worker', logger);
-        await waitAtMost(embedder.close(), left(STORE_CLOSE_RESERVE_MS), 'the model', logger);
+        await waitAtMost(Promise.all([embedder.close(), registry.close()]), left(STORE_CLOSE_RESERVE_MS), 'the models', logger);
         await waitAtMost(opened.close(), left(), 'closing the catalog and index', logger);
         logger.info({ overMs: Math.max(0, Date.now() - deadline) }, 'biovec stopped');
       },
     };
   } catch (err) {
+    await embedders?.close();
     await stores?.close();
     if (!opts.embedder) await embedder.close();
     throw err;

@@ -56,9 +56,45 @@ describe('biovec model info on torch and sharded checkpoints', () => {
   });
 
   it('refuses an unsupported architecture saying which it is and what is supported', async () => {
-    const dir = await modelDir('mpnet', 'bert-bin', { model_type: 'mpnet', architectures: ['MPNetForMaskedLM'] });
+    const dir = await modelDir('longformer', 'bert-bin', { model_type: 'longformer', architectures: ['LongformerModel'] });
     const res = await cli(['model', 'info', '--model', dir]);
     expect(res.code).toBe(EXIT_CODES.environment);
-    expect(res.stderr).toMatch(/model_type "mpnet" is not supported by the checkpoint converter \(architectures: MPNetForMaskedLM\): it builds the encoder graphs of model_type bert, roberta, xlm-roberta, camembert only/);
+    expect(res.stderr).toMatch(
+      /model_type "longformer" is not supported by the checkpoint converter \(architectures: LongformerModel\): it builds the encoder graphs of model_type bert, roberta, xlm-roberta, camembert, mpnet, distilbert, electra, modernbert, deberta-v2 only/,
+    );
   });
+
+  it('refuses an unsupported variant of a supported architecture, saying what is supported', async () => {
+    const dir = await archDir('deberta-conv', 'deberta-v2', { conv_kernel_size: 3 });
+    const res = await cli(['model', 'info', '--model', dir]);
+    expect(res.code).toBe(EXIT_CODES.environment);
+    expect(res.stderr).toMatch(/conv_kernel_size > 0 .* is not supported; DeBERTa-v3 and v2 models without it are/);
+  });
+});
+
+/** An architecture fixture (test/fixtures/arch) with tiny-bert's tokenizer beside it. */
+async function archDir(name: string, arch: string, config: Record<string, unknown> = {}): Promise<string> {
+  const dir = join(work, name);
+  await cp(join(FIXTURES, 'arch', arch), dir, { recursive: true });
+  for (const file of ['vocab.txt', 'tokenizer_config.json']) await cp(join(fixtureModel('tiny-bert'), file), join(dir, file));
+  const raw = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ ...raw, ...config }));
+  return dir;
+}
+
+describe('biovec model info names each converted architecture', () => {
+  const cases: [string, string, string][] = [
+    ['mpnet', 'mpnet', 'MPNetForMaskedLM'],
+    ['distilbert', 'distilbert', 'DistilBertModel'],
+    ['electra', 'electra', 'ElectraForPreTraining'],
+    ['deberta-v2', 'deberta-v2', 'DebertaV2Model'],
+    ['modernbert', 'modernbert', 'ModernBertForMaskedLM'],
+  ];
+  for (const [arch, architecture, cls] of cases) {
+    it(`${arch}: converts and reports model_type ${architecture} (${cls})`, async () => {
+      const res = await cli(['model', 'info', '--model', await archDir(`info-${arch}`, arch)]);
+      expect(res.code, res.stderr).toBe(EXIT_CODES.ok);
+      expect(JSON.parse(res.stdout)).toMatchObject({ architecture, architectures: [cls], checkpoint: 'model.safetensors', dims: 32, weights: 'safetensors' });
+    });
+  }
 });

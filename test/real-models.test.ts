@@ -23,6 +23,7 @@ import { FIXTURES, REPO_ROOT, SHARED_DIR, maxAbsDiff } from './helpers/fixtures.
 const MODELS = process.env.BIOVEC_TEST_MODELS ?? join(REPO_ROOT, '.models');
 const MINILM = join(MODELS, 'all-MiniLM-L6-v2');
 const BGE = join(MODELS, 'bge-small-en-v1.5');
+const MPNET = join(MODELS, 'all-mpnet-base-v2');
 const reason = (dir: string) => (existsSync(dir) ? '' : ` (skipped: ${dir} absent; run bash scripts/fetch-models.sh)`);
 
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
@@ -65,6 +66,23 @@ describe.skipIf(!existsSync(BGE))(`bge-small-en-v1.5 from its ONNX export${reaso
     ]);
     expect(Math.sqrt(query!.vector.reduce((s, v) => s + v * v, 0))).toBeCloseTo(1, 5);
     expect(cosine(query!.vector, relevant!.vector)).toBeGreaterThan(cosine(query!.vector, irrelevant!.vector) + 0.1);
+  });
+});
+
+// Optional (438 MB): bash scripts/fetch-models.sh --with-mpnet.
+describe.skipIf(!existsSync(MPNET))(`all-mpnet-base-v2 (MPNet) through our converter${reason(MPNET)}`, () => {
+  let embedder: OnnxEmbedder;
+  beforeAll(async () => {
+    embedder = await load(MPNET);
+  });
+  afterAll(async () => embedder?.close());
+
+  it("matches sentence-transformers' vectors (cosine ≥ 0.9999), a 384-token truncated text included", async () => {
+    const ref = JSON.parse(await readFile(join(FIXTURES, 'real-models', 'all-mpnet-base-v2.json'), 'utf8')) as { texts: string[]; embeddings: number[][] };
+    expect(embedder.info).toMatchObject({ architecture: 'mpnet', dims: 768, pooling: 'mean', normalize: true, maxTokens: 384 });
+    const out = await embedder.embed(ref.texts);
+    expect(out.at(-1)!.tokens).toBe(384);
+    out.forEach((e, i) => expect(cosine(e.vector, Float32Array.from(ref.embeddings[i]!)), ref.texts[i]).toBeGreaterThanOrEqual(0.9999));
   });
 });
 

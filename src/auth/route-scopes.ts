@@ -28,6 +28,12 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
   'POST /v1/collections': 'write',
   'GET /v1/collections/{name}': 'read',
   'DELETE /v1/collections/{name}': 'admin',
+  // Re-indexing loads a model the request names (a hub id or a server directory) and spends
+  // hours of embedding; dropping a version deletes vectors: admin, like deleting a collection.
+  'GET /v1/collections/{name}/versions': 'read',
+  'POST /v1/collections/{name}/versions': 'admin',
+  'POST /v1/collections/{name}/versions/{version}/switch': 'admin',
+  'DELETE /v1/collections/{name}/versions/{version}': 'admin',
   'POST /v1/collections/{name}/documents': 'write',
   'GET /v1/collections/{name}/documents/{id}': 'read',
   'PATCH /v1/collections/{name}/documents/{id}': 'write',

@@ -1,6 +1,6 @@
 import { eq, asc } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { collections, outbox } from '../db/schema.js';
+import { collections, collectionVersions, outbox } from '../db/schema.js';
 import { ConflictError, NotFoundError } from '../lib/errors.js';
 import type { Distance } from '../vectors/vector-index.js';
 
@@ -36,6 +36,14 @@ export function differingBindings(a: Binding, b: Binding): BoundField[] {
   return BOUND_FIELDS.filter((f) => value(a, f) !== value(b, f));
 }
 
+/** The model binding columns a collection row and a version row share. */
+export function bindingColumns(c: Pick<CollectionRecord, 'modelId' | 'modelRevision' | 'pooling' | 'normalize' | 'maxTokens' | 'dims' | 'distance' | 'queryPrefix' | 'documentPrefix' | 'chunkOverlap' | 'quantize'>) {
+  return {
+    modelId: c.modelId, modelRevision: c.modelRevision, pooling: c.pooling, normalize: c.normalize, maxTokens: c.maxTokens, dims: c.dims,
+    distance: c.distance, queryPrefix: c.queryPrefix, documentPrefix: c.documentPrefix, chunkOverlap: c.chunkOverlap, quantize: c.quantize,
+  };
+}
+
 /** The index collection holding a catalog collection's vectors at a given version. */
 export const indexNameFor = (name: string, version: number) => `${name}__v${version}`;
 
@@ -54,11 +62,16 @@ export async function ensureCollectionRecord(db: Database, asked: CollectionConf
     }
     return existing;
   }
-  const [created] = await db
-    .insert(collections)
-    .values({ ...config, indexName: indexNameFor(config.name, 1), version: 1 })
-    .onConflictDoNothing({ target: collections.name })
-    .returning();
+  const created = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(collections)
+      .values({ ...config, indexName: indexNameFor(config.name, 1), version: 1 })
+      .onConflictDoNothing({ target: collections.name })
+      .returning();
+    // Version 1 is ready from the start: documents are embedded into it as they are written.
+    if (row) await tx.insert(collectionVersions).values({ ...bindingColumns(row), collectionId: row.id, version: 1, indexName: row.indexName, status: 'ready', readyAt: new Date() });
+    return row;
+  });
   // Lost a creation race: the other writer's row is the collection.
   return created ?? (await getCollection(db, config.name));
 }
@@ -87,8 +100,13 @@ export function listCollections(db: Database): Promise<CollectionRecord[]> {
 /** Deletes a collection with its documents, and queues the removal of its index collection. Throws NotFoundError. */
 export async function dropCollectionRecord(db: Database, name: string): Promise<void> {
   await db.transaction(async (tx) => {
-    const [row] = await tx.delete(collections).where(eq(collections.name, name)).returning();
+    const [found] = await tx.select({ id: collections.id }).from(collections).where(eq(collections.name, name));
+    if (!found) throw new NotFoundError('collection', name);
+    const versions = await tx.select({ indexName: collectionVersions.indexName }).from(collectionVersions).where(eq(collectionVersions.collectionId, found.id));
+    const [row] = await tx.delete(collections).where(eq(collections.id, found.id)).returning();
     if (!row) throw new NotFoundError('collection', name);
-    await tx.insert(outbox).values({ op: 'drop', indexName: row.indexName, collectionId: null, externalId: null });
+    // Every version's index collection goes (the alias goes with the one it points at).
+    const indexNames = new Set([row.indexName, ...versions.map((v) => v.indexName)]);
+    await tx.insert(outbox).values([...indexNames].map((indexName) => ({ op: 'drop', indexName, collectionId: null, externalId: null })));
   });
 }

@@ -1,8 +1,19 @@
-import { and, eq, inArray, asc, gt, sql } from 'drizzle-orm';
+import { and, eq, inArray, asc, gt, ne, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { chunks, documents, outbox } from '../db/schema.js';
+import { chunks, collections, collectionVersions, documents, outbox } from '../db/schema.js';
+import { ConflictError, NotFoundError } from '../lib/errors.js';
 import { contentHash, metadataHash } from './hashes.js';
 import type { CollectionRecord } from './collections.js';
+
+/**
+ * The collection switched to another version between embedding and writing: the vectors are
+ * of the old version's model. Retryable: re-read the collection, embed again, write again.
+ */
+export class VersionChangedError extends ConflictError {
+  constructor(collection: string, embeddedFor: number, current: number) {
+    super(`collection ${collection} switched from version ${embeddedFor} to ${current} while these documents were embedded; retry`, { extensions: { retryable: true } });
+  }
+}
 
 export interface DocumentInput {
   externalId: string;
@@ -60,8 +71,10 @@ export async function planDocuments(db: Database, collection: CollectionRecord, 
 }
 
 /**
- * Writes documents, their chunks and the outbox rows the index needs, in one transaction:
- * once it commits, the index will converge to it whatever crashes afterwards.
+ * Writes documents, their chunks (at `collection.version`, the version they were embedded for)
+ * and the outbox rows the index needs, in one transaction: once it commits, the index will
+ * converge to it whatever crashes afterwards. Throws VersionChangedError (retryable) when the
+ * collection switched version since `collection` was read, NotFoundError when it was dropped.
  */
 export async function writeDocuments(db: Database, collection: CollectionRecord, writes: DocumentWrite[]): Promise<void> {
   const changed = writes.filter((w) => w.action !== 'unchanged');
@@ -81,6 +94,10 @@ export async function writeDocuments(db: Database, collection: CollectionRecord,
   const embedded = changed.filter((w) => w.action !== 'metadata');
   for (const w of embedded) if (!w.chunks) throw new Error(`bug: ${w.action} write for ${w.input.externalId} without chunks`);
   await db.transaction(async (tx) => {
+    // FOR SHARE: writers run side by side; a version switch (FOR UPDATE) waits for them, and
+    // they for it, so no write lands vectors of the old model after the switch.
+    const current = await lockCollectionVersion(tx, collection);
+    if (embedded.length > 0 && current !== collection.version) throw new VersionChangedError(collection.name, collection.version, current);
     for (const w of changed.filter((x) => x.action === 'metadata')) {
       const v = valuesOf(w);
       // An update, not an upsert: a document deleted since planning stays deleted.
@@ -104,12 +121,43 @@ export async function writeDocuments(db: Database, collection: CollectionRecord,
         })
         .returning({ id: documents.id, externalId: documents.externalId });
       const idOf = new Map(ids.map((r) => [r.externalId, r.id]));
-      await tx.delete(chunks).where(inArray(chunks.documentId, ids.map((r) => r.id)));
-      const rows = group.flatMap((w) => w.chunks!.map((c) => ({ ...c, documentId: idOf.get(w.input.externalId)! })));
-      for (let j = 0; j < rows.length; j += 1000) await tx.insert(chunks).values(rows.slice(j, j + 1000));
+      const hashOf = new Map(group.map((w) => [w.input.externalId, w.contentHash]));
+      // Only this version's rows: another version's chunks of the old text are now stale
+      // (their contentHash differs), and its re-index or catch-up replaces them.
+      await replaceChunks(tx, collection.version, ids.map((r) => r.id), group.flatMap((w) => w.chunks!.map((c) => ({ ...c, documentId: idOf.get(w.input.externalId)!, contentHash: hashOf.get(w.input.externalId)! }))));
     }
-    await tx.insert(outbox).values(changed.map((w) => ({ op: 'sync', indexName: collection.indexName, collectionId: collection.id, externalId: w.input.externalId })));
+    await tx.insert(outbox).values(await syncRows(tx, collection, changed.map((w) => w.input.externalId)));
   });
+}
+
+/** Locks the collection row FOR SHARE and returns its current version. Throws NotFoundError. */
+export async function lockCollectionVersion(tx: Database, collection: Pick<CollectionRecord, 'id' | 'name'>): Promise<number> {
+  const [row] = await tx.select({ version: collections.version }).from(collections).where(eq(collections.id, collection.id)).for('share');
+  if (!row) throw new NotFoundError('collection', collection.name);
+  return row.version;
+}
+
+/** Replaces the given documents' chunks of one version (other versions' rows are kept). */
+export async function replaceChunks(tx: Database, version: number, documentIds: number[], rows: (ChunkRow & { documentId: number; contentHash: string })[]): Promise<void> {
+  for (let i = 0; i < documentIds.length; i += 1000) {
+    await tx.delete(chunks).where(and(eq(chunks.version, version), inArray(chunks.documentId, documentIds.slice(i, i + 1000))));
+  }
+  const values = rows.map((r) => ({ ...r, version }));
+  for (let j = 0; j < values.length; j += 1000) await tx.insert(chunks).values(values.slice(j, j + 1000));
+}
+
+/**
+ * Outbox sync rows for these documents in every index collection of the collection's versions
+ * (the current one, a building one, old ones kept for switching back): each projects its own
+ * version's chunks, so a document changed or deleted here leaves none of them serving it stale.
+ */
+async function syncRows(tx: Database, collection: CollectionRecord, externalIds: string[]) {
+  const versions = await tx
+    .select({ indexName: collectionVersions.indexName })
+    .from(collectionVersions)
+    .where(and(eq(collectionVersions.collectionId, collection.id), ne(collectionVersions.status, 'dropped')));
+  const indexNames = new Set([collection.indexName, ...versions.map((v) => v.indexName)]);
+  return [...indexNames].flatMap((indexName) => externalIds.map((externalId) => ({ op: 'sync', indexName, collectionId: collection.id, externalId })));
 }
 
 /** Deletes documents (and their chunks) and queues their removal from the index. Returns the ids that existed. */
@@ -120,9 +168,7 @@ export async function deleteDocuments(db: Database, collection: CollectionRecord
       .delete(documents)
       .where(and(eq(documents.collectionId, collection.id), inArray(documents.externalId, externalIds)))
       .returning({ externalId: documents.externalId });
-    if (deleted.length > 0) {
-      await tx.insert(outbox).values(deleted.map((d) => ({ op: 'sync', indexName: collection.indexName, collectionId: collection.id, externalId: d.externalId })));
-    }
+    if (deleted.length > 0) await tx.insert(outbox).values(await syncRows(tx, collection, deleted.map((d) => d.externalId)));
     return deleted.map((d) => d.externalId);
   });
 }
@@ -132,21 +178,51 @@ export async function findDocument(db: Database, collection: CollectionRecord, e
   return row;
 }
 
-export async function documentChunks(db: Database, documentId: number): Promise<ChunkRow[]> {
-  return (await chunksByDocument(db, [documentId])).get(documentId) ?? [];
+/** A document's chunks at `version` (default: its collection's current one), fresh ones only (see chunksByDocument). */
+export async function documentChunks(db: Database, documentId: number, version?: number): Promise<ChunkRow[]> {
+  return (await chunksByDocument(db, [documentId], version)).get(documentId) ?? [];
 }
 
-/** The chunks of several documents in one query, by document id, each list in chunk order. */
-export async function chunksByDocument(db: Database, documentIds: number[]): Promise<Map<number, ChunkRow[]>> {
+/**
+ * The chunks of several documents at one version (default: each one's collection's current
+ * version) in one query, by document id, each list in chunk order. Only chunks embedded from
+ * the document's present text count: a document changed since that version embedded it has
+ * none there until its re-index or catch-up writes them (no vector of the old text is served).
+ */
+export async function chunksByDocument(db: Database, documentIds: number[], version?: number): Promise<Map<number, ChunkRow[]>> {
   const byDocument = new Map<number, ChunkRow[]>();
   if (documentIds.length === 0) return byDocument;
-  const rows = await db.select().from(chunks).where(inArray(chunks.documentId, documentIds)).orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
+  const rows = await db
+    .select({ documentId: chunks.documentId, chunkIndex: chunks.chunkIndex, startOffset: chunks.startOffset, endOffset: chunks.endOffset, tokenCount: chunks.tokenCount, vector: chunks.vector })
+    .from(chunks)
+    .innerJoin(documents, eq(documents.id, chunks.documentId))
+    .innerJoin(collections, eq(collections.id, documents.collectionId))
+    .where(and(
+      inArray(chunks.documentId, documentIds),
+      version === undefined ? eq(chunks.version, collections.version) : eq(chunks.version, version),
+      eq(chunks.contentHash, documents.contentHash),
+    ))
+    .orderBy(asc(chunks.documentId), asc(chunks.chunkIndex));
   for (const { documentId, ...chunk } of rows) {
     let list = byDocument.get(documentId);
     if (!list) byDocument.set(documentId, (list = []));
     list.push(chunk);
   }
   return byDocument;
+}
+
+/** How many fresh chunks each document has at `version` (absent: none). */
+export async function freshChunkCounts(db: Database, documentIds: number[], version: number): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (documentIds.length === 0) return out;
+  const rows = await db
+    .select({ documentId: chunks.documentId, n: sql<number>`count(*)::int` })
+    .from(chunks)
+    .innerJoin(documents, eq(documents.id, chunks.documentId))
+    .where(and(inArray(chunks.documentId, documentIds), eq(chunks.version, version), eq(chunks.contentHash, documents.contentHash)))
+    .groupBy(chunks.documentId);
+  for (const r of rows) out.set(r.documentId, r.n);
+  return out;
 }
 
 /** Documents in id order after `afterId`, for streaming exports and reconciliation. */

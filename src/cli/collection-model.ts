@@ -1,6 +1,7 @@
 import { collectionConfigFor } from '../app-deps.js';
 import { differingBindings, type CollectionRecord } from '../catalog/collections.js';
 import type { Config } from '../config.js';
+import { bindingModelConfig } from '../embedding/embedder-registry.js';
 import type { OnnxEmbedder } from '../embedding/onnx-embedder.js';
 import { InvalidInputError } from '../lib/errors.js';
 import type { Distance } from '../vectors/vector-index.js';
@@ -8,17 +9,7 @@ import { loadEmbedderForCli } from './load-for-cli.js';
 
 /** The settings that load the model configuration `collection` was embedded with. */
 export function collectionModelConfig(config: Config, collection: CollectionRecord): Config {
-  return {
-    ...config,
-    model: collection.modelId,
-    modelRevision: collection.modelRevision ?? 'main',
-    pooling: collection.pooling as Config['pooling'],
-    normalize: collection.normalize ? 'true' : 'false',
-    maxLength: collection.maxTokens,
-    queryPrefix: collection.queryPrefix || 'none',
-    documentPrefix: collection.documentPrefix || 'none',
-    quantize: collection.quantize === 'int8' ? 'int8' : 'none',
-  };
+  return bindingModelConfig(config, collection);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { onlyEmbedder } from '../embedding/embedder-registry.js';
 import { stat } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { defaultChunkOverlap, collectionConfigFor } from '../app-deps.js';
@@ -76,7 +77,7 @@ export function addDataCommands(program: Command, env: Record<string, string | u
           const labels = o.labels?.split(',').map((s) => s.trim()).filter(Boolean);
           const year = o.yearGte || o.yearLte ? { gte: o.yearGte ? Number(o.yearGte) : undefined, lte: o.yearLte ? Number(o.yearLte) : undefined } : undefined;
           const filter = labels?.length || year ? { ...(labels?.length ? { labels } : {}), ...(year ? { year } : {}) } : undefined;
-          const res = await searchDocuments({ db: database.db, index, embedder }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter, mode: o.mode, fusion });
+          const res = await searchDocuments({ db: database.db, index, embedders: onlyEmbedder(embedder) }, o.collection, { query, k: Number(o.k), offset: 0, with_text: true, filter, mode: o.mode, fusion });
           if (o.json) {
             process.stdout.write(`${JSON.stringify(res)}\n`);
             return;

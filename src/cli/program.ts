@@ -11,6 +11,7 @@ import { checkStoresFree } from './with-stores.js';
 import { addDataCommands } from './data-commands.js';
 import { addKeyCommands } from './key-commands.js';
 import { addEvalCommands } from './eval-commands.js';
+import { addVersionCommands } from './version-commands.js';
 import type { OnnxEmbedder } from '../embedding/onnx-embedder.js';
 
 type Env = Record<string, string | undefined>;
@@ -78,6 +79,7 @@ export function buildProgram(env: Env): Command {
   addDataCommands(program, env);
   addKeyCommands(program, env);
   addEvalCommands(program, env);
+  addVersionCommands(program, env);
 
   program
     .command('serve')

@@ -5,6 +5,7 @@ import type { App } from '../http/app-env.js';
 import { authErrorResponses, CollectionParams, errorResponses, jsonBodyErrorResponses } from '../http/common-schemas.js';
 import { requireUtf8Body } from '../http/validation.js';
 import { defaultChunkOverlap, type AppDeps } from '../app-deps.js';
+import { buildingView } from '../versions/version-service.js';
 import { CollectionSchema, collectionView } from './collection-view.js';
 
 const CreateCollection = z
@@ -47,7 +48,7 @@ export function registerCollectionRoutes(app: App, deps: AppDeps): void {
     }),
     async (c) => {
       const record = await getCollection(deps.db, c.req.valid('param').name);
-      return c.json(collectionView(record, await countDocuments(deps.db, record)), 200);
+      return c.json(collectionView(record, await countDocuments(deps.db, record), await buildingView(deps.db, record)), 200);
     },
   );
 

@@ -47,6 +47,10 @@ class CatalogPool extends pg.Pool {
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.databaseUrl) {
     const pool = new CatalogPool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000 });
+    // An idle pooled connection the server ends (a restart, a failover, pg_terminate_backend) is
+    // an 'error' event on the pool: without a listener it would crash the process (it did: a
+    // `biovec worker --embed`, issue 16). The pool drops that client; the next query connects anew.
+    pool.on('error', () => undefined);
     try {
       const client = await pool.connect();
       client.release();

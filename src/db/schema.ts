@@ -16,10 +16,11 @@ const timestamps = {
   updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 };
 
-/** A collection binds one model configuration; its vectors live in index collection `indexName`. */
-export const collections = pgTable('collections', {
-  id: serial().primaryKey(),
-  name: text().notNull().unique(),
+/**
+ * The model configuration vectors were made with: a collection's current one and every
+ * version's. Fresh builders per call: a column builder belongs to the one table it is used in.
+ */
+const modelBinding = () => ({
   modelId: text().notNull(),
   modelRevision: text(),
   pooling: text().notNull(),
@@ -33,6 +34,13 @@ export const collections = pgTable('collections', {
   chunkOverlap: integer().notNull().default(0),
   /** Weight precision the vectors were made with ('none' = fp32, 'int8'): int8 and fp32 vectors never share a collection. */
   quantize: text().notNull().default('none'),
+});
+
+/** A collection binds one model configuration; its vectors live in index collection `indexName`. */
+export const collections = pgTable('collections', {
+  id: serial().primaryKey(),
+  name: text().notNull().unique(),
+  ...modelBinding(),
   indexName: text().notNull(),
   version: integer().notNull().default(1),
   ...timestamps,
@@ -89,17 +97,7 @@ export const collectionVersions = pgTable(
     id: serial().primaryKey(),
     collectionId: integer().notNull().references(() => collections.id, { onDelete: 'cascade' }),
     version: integer().notNull(),
-    modelId: text().notNull(),
-    modelRevision: text(),
-    pooling: text().notNull(),
-    normalize: boolean().notNull(),
-    maxTokens: integer().notNull(),
-    dims: integer().notNull(),
-    distance: text().notNull(),
-    queryPrefix: text().notNull().default(''),
-    documentPrefix: text().notNull().default(''),
-    chunkOverlap: integer().notNull().default(0),
-    quantize: text().notNull().default('none'),
+    ...modelBinding(),
     indexName: text().notNull(),
     /** building (its re-index job runs), ready (complete: may be current), failed. */
     status: text().notNull(),

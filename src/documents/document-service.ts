@@ -1,4 +1,4 @@
-import type { AppDeps } from '../app-deps.js';
+import { embedderFor, type AppDeps } from '../app-deps.js';
 import { getCollection, type CollectionRecord } from '../catalog/collections.js';
 import { deleteDocuments, documentChunks, findDocument, type DocumentInput } from '../catalog/documents.js';
 import { embeddedText, ingestDocuments, validateDocuments } from '../ingest/ingest-documents.js';
@@ -52,7 +52,7 @@ export async function ingestItems(deps: AppDeps, collectionName: string, items: 
     }
   });
   if (valid.length > 0) {
-    const outcomes = await ingestDocuments({ db: deps.db, embedder: deps.embedder, collection, documents: valid.map((v) => v.doc), priority: 'bulk', signal });
+    const outcomes = await ingestDocuments({ db: deps.db, embedder: await embedderFor(deps, collection), embedders: deps.embedders, collection, documents: valid.map((v) => v.doc), priority: 'bulk', signal });
     outcomes.forEach((o, k) => {
       const index = valid[k]!.index;
       results[index] = { id: o.externalId, index, status: o.status, chunks: o.embeddedChunks };
@@ -67,7 +67,7 @@ export async function readDocument(deps: AppDeps, collectionName: string, id: st
   const collection = await getCollection(deps.db, collectionName);
   const doc = await findDocument(deps.db, collection, id);
   if (!doc) throw new NotFoundError('document', id);
-  const chunks = await documentChunks(deps.db, doc.id);
+  const chunks = await documentChunks(deps.db, doc.id, collection.version);
   return {
     id: doc.externalId,
     title: doc.title,
@@ -93,7 +93,7 @@ export async function patchDocument(deps: AppDeps, collectionName: string, id: s
     labels: patch.labels ?? doc.labels,
   };
   if (embeddedText(merged).trim() === '') throw new InvalidInputError('the patch leaves the document without title or text', [{ pointer: '/text', detail: 'empty' }]);
-  const [outcome] = await ingestDocuments({ db: deps.db, embedder: deps.embedder, collection, documents: [merged], priority: 'interactive' });
+  const [outcome] = await ingestDocuments({ db: deps.db, embedder: await embedderFor(deps, collection), embedders: deps.embedders, collection, documents: [merged], priority: 'interactive' });
   deps.worker.notify();
   return outcome!;
 }

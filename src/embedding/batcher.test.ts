@@ -141,6 +141,40 @@ describe('Batcher', () => {
     expect(batches.flat()).not.toContain(3);
   });
 
+  it('hands the runner the following batch while one runs, so a worker never waits on the event loop', async () => {
+    const { batcher, batches, releaseAll } = harness({ maxBatchSize: 1 });
+    const done = batcher.submit([seq(5, 1), seq(5, 2), seq(5, 3)]);
+    await new Promise((r) => setTimeout(r, 1));
+    // Nothing has finished, yet the second batch is already the runner's (the third waits).
+    expect(batches).toEqual([[1], [2]]);
+    await releaseAll();
+    expect(await done).toEqual([1, 2, 3]);
+    expect(batches).toEqual([[1], [2], [3]]);
+  });
+
+  it('rejects only its own sequences when the batch handed over early fails', async () => {
+    let release: () => void = () => {};
+    let calls = 0;
+    const batcher = new Batcher<number>({
+      maxBatchTokens: 100, maxBatchSize: 1, maxQueuedTokens: 1000,
+      runBatch: async (s) => {
+        calls += 1;
+        if (calls === 1) await new Promise<void>((r) => { release = r; });
+        if (calls === 2) throw new Error('onnxruntime failed');
+        return s.map((x) => x.length);
+      },
+    });
+    const first = batcher.submit([seq(3)]);
+    const second = batcher.submit([seq(4)]).catch((e: unknown) => e);
+    const third = batcher.submit([seq(5)]);
+    // The second batch fails while the first still runs: no unhandled rejection (vitest would fail the run).
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    expect(await first).toEqual([3]);
+    expect(await second).toMatchObject({ message: 'onnxruntime failed' });
+    expect(await third).toEqual([5]);
+  });
+
   it('rejects every sequence of a batch whose inference failed, and keeps serving', async () => {
     let fail = true;
     const batcher = new Batcher<number>({

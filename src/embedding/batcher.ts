@@ -40,6 +40,12 @@ interface Item<R> {
   reject: (err: unknown) => void;
 }
 
+interface Running<R> {
+  items: Item<R>[];
+  run: Promise<R[]>;
+  started: number;
+}
+
 export interface BatcherStats {
   queuedTokens: number;
   queuedItems: Record<Priority, number>;
@@ -149,23 +155,32 @@ export class Batcher<R> {
     if (this.running) return;
     this.running = true;
     try {
-      let next = this.takeBatch();
-      while (next) {
-        const current = next;
-        const started = this.now();
-        const run = this.opts.runBatch(current.map((item) => item.ids));
-        // Form the following batch while this one runs (inference leaves the JS thread free
-        // when it runs in a worker).
-        next = this.takeBatch();
-        await this.settle(current, run, started);
-        next ??= this.takeBatch();
+      let current = this.dispatch(this.takeBatch());
+      while (current) {
+        // The following batch goes to the runner before this one finishes: a worker runner
+        // queues it and starts it the moment it is free, however busy the event loop is when
+        // this one ends (catalog writes, tokenizing the next texts). What is taken is what the
+        // batcher always took (the running batch and one prepared), so priorities hold as before.
+        const following = this.dispatch(this.takeBatch());
+        await this.settle(current);
+        // It waited behind `current`; its own run starts about now.
+        if (following) following.started = this.now();
+        current = following ?? this.dispatch(this.takeBatch());
       }
     } finally {
       this.running = false;
     }
   }
 
-  private async settle(items: Item<R>[], run: Promise<R[]>, started: number): Promise<void> {
+  private dispatch(items: Item<R>[] | undefined): Running<R> | undefined {
+    if (!items) return undefined;
+    const run = this.opts.runBatch(items.map((item) => item.ids));
+    // Settled later by settle(); until then a failure must not count as unhandled.
+    run.catch(() => {});
+    return { items, run, started: this.now() };
+  }
+
+  private async settle({ items, run, started }: Running<R>): Promise<void> {
     const tokens = items.reduce((sum, item) => sum + item.ids.length, 0);
     try {
       const results = await run;

@@ -47,9 +47,13 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
 
   let onnxPath: string;
   let architecture = String(rawConfig.model_type ?? 'unknown');
+  // The converted graph's width; DistilBERT's config calls hidden_size `dim`.
+  let convertedDims = 0;
   const quantize = cfg.quantize === 'int8' ? 'int8' : 'none';
   if (weights.kind === 'safetensors') {
-    architecture = parseEncoderConfig(rawConfig).modelType; // refuses unsupported architectures first
+    const parsed = parseEncoderConfig(rawConfig); // refuses unsupported architectures first
+    architecture = parsed.modelType;
+    convertedDims = parsed.hiddenSize;
     ({ onnxPath } = await convertCheckpoint({ modelDir: dir, cacheDir: cfg.cacheDir, quantize, keepFp32: hooks.keepFp32, onProgress: hooks.onInfo }));
   } else {
     if (quantize === 'int8') {
@@ -75,7 +79,7 @@ export async function loadEmbedder(cfg: EmbedderConfig, hooks: LoadHooks = {}): 
   const runner = cfg.inference === 'worker'
     ? await WorkerRunner.create(onnxPath, sessionOpts)
     : await InProcessRunner.create(onnxPath, sessionOpts);
-  const dims = typeof rawConfig.hidden_size === 'number' ? rawConfig.hidden_size : 0;
+  const dims = convertedDims || (typeof rawConfig.hidden_size === 'number' ? rawConfig.hidden_size : 0);
   const info: EmbedderInfo = {
     modelId: resolved.modelId,
     revision: resolved.revision,

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { onlyEmbedder } from '../embedding/embedder-registry.js';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { collectionConfigFor, defaultChunkOverlap } from '../app-deps.js';
@@ -121,7 +122,7 @@ export async function evaluateRetrieval(opts: RetrievalEvalOptions): Promise<Ret
   for (const [m, mode] of modes.entries()) {
     const searchStarted = performance.now();
     const perQuery = await mapConcurrently(queryIds, opts.concurrency ?? 8, async (qid) => {
-      const res = await searchDocuments({ db: opts.db, index: opts.index, embedder: opts.embedder }, name, { query: queries.get(qid)!, k: RETRIEVE_K, offset: 0, with_text: false, mode, fusion: opts.fusion }, opts.signal);
+      const res = await searchDocuments({ db: opts.db, index: opts.index, embedders: onlyEmbedder(opts.embedder) }, name, { query: queries.get(qid)!, k: RETRIEVE_K, offset: 0, with_text: false, mode, fusion: opts.fusion }, opts.signal);
       const ranked = res.results.map((r) => ({ id: r.id, score: r.score }));
       opts.onQuery?.(qid, ranked, mode);
       return scoreQuery(ranked, qrels.get(qid)!);

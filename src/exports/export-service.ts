@@ -1,5 +1,5 @@
 import type { CollectionRecord } from '../catalog/collections.js';
-import { chunksByDocument, documentPage, type DocumentRecord } from '../catalog/documents.js';
+import { chunksByDocument, documentPage, freshChunkCounts, type DocumentRecord } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
 import { embeddedText } from '../ingest/ingest-documents.js';
 import { matchesFilter } from '../vectors/filter-match.js';
@@ -52,7 +52,7 @@ export async function* exportRows(db: Database, collection: CollectionRecord, qu
     after = page[page.length - 1]!.id;
     const kept = page.filter((d) => matchesFilter(filterView(d), query.filter));
     if (kept.length === 0) continue;
-    const byDoc = await chunksByDocument(db, kept.map((d) => d.id));
+    const byDoc = await chunksByDocument(db, kept.map((d) => d.id), collection.version);
     for (const doc of kept) {
       const docChunks = byDoc.get(doc.id) ?? [];
       if (docChunks.length === 0) continue;
@@ -74,7 +74,14 @@ export async function countExportRows(db: Database, collection: CollectionRecord
     const page = await documentPage(db, collection, after, PAGE);
     if (page.length === 0) return n;
     after = page[page.length - 1]!.id;
-    for (const doc of page) if (matchesFilter(filterView(doc), query.filter)) n += query.rows === 'chunk' ? doc.chunkCount : doc.chunkCount > 0 ? 1 : 0;
+    // Fresh chunks of the collection's version, as exportRows reads them: after switching back
+    // to an older version, a document changed since has none there until its catch-up.
+    const kept = page.filter((doc) => matchesFilter(filterView(doc), query.filter));
+    const counts = await freshChunkCounts(db, kept.map((d) => d.id), collection.version);
+    for (const doc of kept) {
+      const count = counts.get(doc.id) ?? 0;
+      n += query.rows === 'chunk' ? count : count > 0 ? 1 : 0;
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { AppDeps } from '../app-deps.js';
+import { listCollections } from '../catalog/collections.js';
 import type { App } from '../http/app-env.js';
+import { buildingView } from '../versions/version-service.js';
 import { findMissingIndexes } from '../outbox/index-recovery.js';
 import { authErrorResponses } from '../http/common-schemas.js';
 
@@ -44,9 +46,15 @@ export function registerHealthRoutes(app: App, deps: AppDeps, opts: { maxOutboxL
 
   app.openapi(
     createRoute({ method: 'get', path: '/info', tags: ['operations'], summary: 'Model, revision, pooling, dims and versions', responses: { 200: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } }, description: 'Facts' }, ...authErrorResponses } }),
-    (c) => {
+    async (c) => {
       const m = deps.embedder.info;
-      return c.json({ model: { id: m.modelId, revision: m.revision ?? null, architecture: m.architecture, pooling: m.pooling, normalize: m.normalize, dims: m.dims, max_tokens: m.maxTokens, weights: m.weights, tokenizer: m.tokenizer }, ...deps.info }, 200);
+      // Each collection's version in use (its model may differ from the served one after a
+      // switch) and a re-index in progress.
+      const collections: Record<string, unknown> = {};
+      for (const record of await listCollections(deps.db)) {
+        collections[record.name] = { version: record.version, model: record.modelId, dims: record.dims, building: await buildingView(deps.db, record) };
+      }
+      return c.json({ model: { id: m.modelId, revision: m.revision ?? null, architecture: m.architecture, pooling: m.pooling, normalize: m.normalize, dims: m.dims, max_tokens: m.maxTokens, weights: m.weights, tokenizer: m.tokenizer }, ...deps.info, collections }, 200);
     },
   );
 }

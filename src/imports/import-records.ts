@@ -156,7 +156,7 @@ interface BatchItem {
 }
 
 /** Why the catalog could not store this document, from the checks POST …/documents makes too. */
-function recordProblem(doc: DocumentInput): string | undefined {
+export function recordProblem(doc: DocumentInput): string | undefined {
   const issues = documentFieldIssues(doc);
   return issues.length === 0 ? undefined : issues.slice(0, 3).map((i) => `${i.pointer} ${i.detail}`).join('; ');
 }
@@ -211,7 +211,7 @@ function sqlState(err: unknown): string | undefined {
   return undefined;
 }
 
-function recordErrorDetail(err: unknown): string {
+export function recordErrorDetail(err: unknown): string {
   if (err instanceof AppError) return err.detail;
   return `the catalog refused the record (SQLSTATE ${sqlState(err) ?? 'unknown'})`;
 }

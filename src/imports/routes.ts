@@ -1,14 +1,11 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app-deps.js';
 import { getCollection } from '../catalog/collections.js';
 import type { App } from '../http/app-env.js';
 import { authErrorResponses, CollectionParams, errorResponses, storableString } from '../http/common-schemas.js';
-import { InvalidInputError, PayloadTooLargeError } from '../lib/errors.js';
+import { InvalidInputError } from '../lib/errors.js';
+import type { UploadStorage } from '../storage/upload-storage.js';
 import { detectFormat, type ImportFormat } from './import-records.js';
 import { createImportJob, getJob } from './job-store.js';
 import { JobSchema, jobView } from './job-view.js';
@@ -40,12 +37,12 @@ export function registerImportRoutes(app: App, deps: AppDeps): void {
       const format: ImportFormat | undefined = q.format ?? detectFormat(c.req.header('content-type') ?? '');
       if (!format) throw new InvalidInputError('say which format the file is in: ?format=ndjson|csv|pubmed, or a Content-Type such as application/x-ndjson, text/csv, application/xml', [{ pointer: '/format', detail: 'unknown format' }]);
       if (!c.req.raw.body) throw new InvalidInputError('the upload is empty', [{ pointer: '/', detail: 'empty body' }]);
-      await mkdir(deps.imports.uploadsDir, { recursive: true });
-      const file = join(deps.imports.uploadsDir, `${crypto.randomUUID()}.upload`);
-      const bytes = await storeUpload(c.req.raw.body, file, deps.limits.maxUploadBytes);
+      const upload = `${crypto.randomUUID()}.upload`;
+      const bytes = await storeUpload(deps.imports.storage, upload, c.req.raw.body, deps.limits.maxUploadBytes);
       const mapping = Object.fromEntries(Object.entries({ id: q.id_field, title: q.title_field, text: q.text_field, labels: q.labels_field, labelSeparator: q.label_separator }).filter(([, v]) => v !== undefined));
-      const job = await createImportJob(deps.db, collection.id, { file, format, mapping, bytes, bytesRead: 0, progress: { done: 0, failed: 0, cursor: 0, created: 0, updated: 0, unchanged: 0 } });
-      deps.imports.runner.enqueue(job.id);
+      const job = await createImportJob(deps.db, collection.id, { upload, format, mapping, bytes, bytesRead: 0, progress: { cursor: 0 } });
+      // Any process may claim it (this one is woken now); the upload is in storage they all reach.
+      deps.imports.runner.notify();
       c.header('location', `/v1/jobs/${job.id}`);
       return c.json(jobView(job), 202);
     },
@@ -63,7 +60,7 @@ export function registerImportRoutes(app: App, deps: AppDeps): void {
   app.openapi(
     createRoute({
       method: 'delete', path: '/v1/jobs/{id}', tags: ['imports'],
-      summary: 'Cancel a queued or running job: it stops at the next batch boundary (documents already imported stay) and its upload is deleted',
+      summary: 'Cancel a queued or running job: its batches stop (documents already imported stay) and its upload is deleted',
       description: 'Answers the cancelled job. Cancelling a cancelled job again answers it unchanged; a completed or failed job answers 409.',
       request: { params: JobParams },
       responses: { 200: { content: { 'application/json': { schema: JobSchema } }, description: 'The cancelled job' }, ...authErrorResponses, 404: errorResponses[404], 409: errorResponses[409] },
@@ -72,24 +69,11 @@ export function registerImportRoutes(app: App, deps: AppDeps): void {
   );
 }
 
-/** Streams the request body to disk, never into memory; refuses (and removes) an upload past the limit. */
-async function storeUpload(body: ReadableStream<Uint8Array>, file: string, maxBytes: number): Promise<number> {
-  let bytes = 0;
-  const limit = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) done(new PayloadTooLargeError(`uploads are limited to ${maxBytes} bytes`));
-      else done(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), limit, createWriteStream(file));
-  } catch (err) {
-    await rm(file, { force: true });
-    throw err;
-  }
+/** Streams the request body into upload storage, never into memory; refuses (and removes) an upload past the limit or empty. */
+async function storeUpload(storage: UploadStorage, key: string, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<number> {
+  const bytes = await storage.put(key, Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), { maxBytes });
   if (bytes === 0) {
-    await rm(file, { force: true });
+    await storage.remove(key);
     throw new InvalidInputError('the upload is empty', [{ pointer: '/', detail: 'empty body' }]);
   }
   return bytes;

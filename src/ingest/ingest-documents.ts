@@ -1,9 +1,10 @@
-import type { CollectionRecord } from '../catalog/collections.js';
-import { planDocuments, writeDocuments, type ChunkRow, type DocumentInput, type DocumentWrite } from '../catalog/documents.js';
+import { getCollectionById, type CollectionRecord } from '../catalog/collections.js';
+import { planDocuments, VersionChangedError, writeDocuments, type ChunkRow, type DocumentInput, type DocumentWrite } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
 import type { Priority } from '../embedding/batcher.js';
 import type { Embedder } from '../embedding/embedder.js';
-import { ConflictError, InvalidInputError, type FieldIssue } from '../lib/errors.js';
+import type { EmbedderSource } from '../jobs/job-kind.js';
+import { ConflictError, InvalidInputError, NotFoundError, type FieldIssue } from '../lib/errors.js';
 
 export type IngestStatus = 'created' | 'updated' | 'unchanged';
 
@@ -59,12 +60,25 @@ export interface PreparedIngest {
  * transaction. Throws what embed() throws (invalid text, overload) before writing anything.
  */
 export async function ingestDocuments(opts: IngestOptions): Promise<IngestOutcome[]> {
-  return commitIngest(opts.db, await prepareIngest(opts));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await commitIngest(opts.db, await prepareIngest(opts));
+    } catch (err) {
+      // The collection switched version meanwhile: embed again with its new model.
+      if (!(err instanceof VersionChangedError) || !opts.embedders || attempt >= 3) throw err;
+      const collection = await getCollectionById(opts.db, opts.collection.id);
+      if (!collection) throw new NotFoundError('collection', opts.collection.name);
+      opts = { ...opts, collection, embedder: await opts.embedders.forBinding(collection) };
+    }
+  }
 }
 
 export interface IngestOptions {
   db: Database;
+  /** The model of the collection's current version (see embedderFor). */
   embedder: Embedder;
+  /** Given: a version switch between embedding and writing is retried with the new version's model. */
+  embedders?: EmbedderSource;
   collection: CollectionRecord;
   documents: DocumentInput[];
   priority?: Priority;

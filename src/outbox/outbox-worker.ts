@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import { getCollectionById, type CollectionRecord } from '../catalog/collections.js';
+import { collectionAtIndex } from '../catalog/collection-versions.js';
 import { chunksByDocument } from '../catalog/documents.js';
 import type { Database } from '../db/client.js';
 import { documents, outbox } from '../db/schema.js';
-import { NotFoundError, UpstreamUnavailableError } from '../lib/errors.js';
+import { InvalidInputError, NotFoundError, UpstreamUnavailableError } from '../lib/errors.js';
 import type { VectorIndex } from '../vectors/vector-index.js';
 import { findIndexesWithoutLexical, findMissingIndexes, queueCollectionResync } from './index-recovery.js';
 import { indexSpecFor, pointsFor } from './index-points.js';
@@ -233,10 +234,15 @@ export class OutboxWorker {
   private async apply(rows: OutboxRow[]): Promise<void> {
     // Rows for the same document collapse: a sync reads the current state anyway.
     const groups = new Map<string, { collectionId: number; indexName: string; externalIds: Set<string> }>();
+    const aliases: OutboxRow[] = [];
     for (const row of rows) {
       if (row.op === 'drop') {
         await this.opts.index.dropCollection(row.indexName);
         this.ensured.delete(row.indexName);
+        continue;
+      }
+      if (row.op === 'alias') {
+        aliases.push(row);
         continue;
       }
       if (row.collectionId === null || row.externalId === null) continue;
@@ -246,9 +252,33 @@ export class OutboxWorker {
       groups.set(key, group);
     }
     for (const group of groups.values()) {
-      const collection = await getCollectionById(this.opts.db, group.collectionId);
-      if (!collection) continue; // dropped since: its drop row removes the index collection
+      const current = await getCollectionById(this.opts.db, group.collectionId);
+      if (!current) continue; // dropped since: its drop row removes the index collection
+      // A row names one version's index collection: it gets that version's chunks.
+      const collection = await collectionAtIndex(this.opts.db, current, group.indexName);
+      if (!collection) continue; // that version was dropped since: its drop row removes it
       await this.syncDocuments(collection, group.indexName, [...group.externalIds]);
+    }
+    for (const row of aliases) await this.pointAlias(row);
+  }
+
+  /** An `alias` row (a version switch): points alias `externalId` at index collection `indexName`. */
+  private async pointAlias(row: OutboxRow): Promise<void> {
+    const current = row.collectionId === null ? undefined : await getCollectionById(this.opts.db, row.collectionId);
+    if (!current || row.externalId === null) return;
+    // Only the version still current: a later switch queued its own row.
+    if (current.indexName !== row.indexName) return;
+    if (!this.ensured.has(row.indexName)) {
+      await this.opts.index.ensureCollection(indexSpecFor(current));
+      this.ensured.add(row.indexName);
+    }
+    try {
+      await this.opts.index.setAlias(row.externalId, row.indexName);
+    } catch (err) {
+      // The name is taken by an index collection (a catalog collection named like another's
+      // version): nothing retrying fixes that, and biovec itself never reads through the alias.
+      if (!(err instanceof InvalidInputError)) throw err;
+      this.opts.onError?.(err, 1);
     }
   }
 
@@ -261,7 +291,7 @@ export class OutboxWorker {
     try {
       await this.writeDocuments(collection, indexName, externalIds);
     } catch (err) {
-      if (!(err instanceof NotFoundError) || indexName !== collection.indexName) throw err;
+      if (!(err instanceof NotFoundError)) throw err;
       await this.rebuild(collection);
       await this.writeDocuments(collection, indexName, externalIds);
     }
@@ -274,15 +304,19 @@ export class OutboxWorker {
       this.ensured.add(indexName);
     }
     const docs = await db.select().from(documents).where(and(eq(documents.collectionId, collection.id), inArray(documents.externalId, externalIds)));
-    const chunksOf = await chunksByDocument(db, docs.map((d) => d.id));
+    const chunksOf = await chunksByDocument(db, docs.map((d) => d.id), collection.version);
     const points = docs.flatMap((doc) => pointsFor(collection, doc, chunksOf.get(doc.id) ?? []));
     if (points.length > 0) await index.upsert(indexName, points);
     const present = new Set(docs.map((d) => d.externalId));
     const gone = externalIds.filter((id) => !present.has(id));
     if (gone.length > 0) await index.deleteByFilter(indexName, { must: [{ key: 'document_id', any: gone }] });
-    // Chunks past a document's current count belonged to a longer earlier version.
+    // Chunks past a document's current count belonged to a longer earlier text; a document this
+    // version has not embedded since its text changed (stale: no fresh chunks) keeps none.
     const byCount = new Map<number, string[]>();
-    for (const doc of docs) byCount.set(doc.chunkCount, [...(byCount.get(doc.chunkCount) ?? []), doc.externalId]);
+    for (const doc of docs) {
+      const count = chunksOf.get(doc.id)?.length ?? 0;
+      byCount.set(count, [...(byCount.get(count) ?? []), doc.externalId]);
+    }
     for (const [count, ids] of byCount) {
       await index.deleteByFilter(indexName, { must: [{ key: 'document_id', any: ids }, { key: 'chunk_index', range: { gte: count } }] });
     }

@@ -1,5 +1,7 @@
 import { listCollections, type CollectionRecord } from '../catalog/collections.js';
+import { collectionAtVersion } from '../catalog/collection-versions.js';
 import { chunksByDocument, documentPage } from '../catalog/documents.js';
+import { NotFoundError } from '../lib/errors.js';
 import type { Database } from '../db/client.js';
 import { outbox } from '../db/schema.js';
 import { stableJson } from '../catalog/hashes.js';
@@ -8,6 +10,8 @@ import { indexSpecFor, pointsFor } from './index-points.js';
 
 export interface ReconcileReport {
   collection: string;
+  /** The collection version compared (its chunks against its index collection). */
+  version: number;
   indexName: string;
   catalogPoints: number;
   indexPoints: number;
@@ -37,10 +41,13 @@ interface Expected {
  * sync for each document with missing or stale points (through the outbox, so the worker's
  * idempotent path does the work) and deletes orphan points.
  */
-export async function reconcile(opts: { db: Database; index: VectorIndex; repair: boolean; collection?: string; recreateForLexical?: boolean }): Promise<ReconcileReport[]> {
+export async function reconcile(opts: { db: Database; index: VectorIndex; repair: boolean; collection?: string; recreateForLexical?: boolean; version?: number }): Promise<ReconcileReport[]> {
   const reports: ReconcileReport[] = [];
-  for (const collection of await listCollections(opts.db)) {
-    if (opts.collection && collection.name !== opts.collection) continue;
+  for (const current of await listCollections(opts.db)) {
+    if (opts.collection && current.name !== opts.collection) continue;
+    // Another version (building, or kept for switching back) is judged against its own chunks and index collection.
+    const collection = opts.version === undefined ? current : await collectionAtVersion(opts.db, current, opts.version);
+    if (!collection) throw new NotFoundError(`version ${opts.version} of collection`, current.name);
     if (opts.repair) await giveLexicalIndex(opts.index, collection, opts.recreateForLexical === true);
     reports.push(await reconcileCollection(opts.db, opts.index, collection, opts.repair));
   }
@@ -67,7 +74,7 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
   for (let after = 0; ; ) {
     const page = await documentPage(db, collection, after, 500);
     if (page.length === 0) break;
-    const chunksOf = await chunksByDocument(db, page.map((d) => d.id));
+    const chunksOf = await chunksByDocument(db, page.map((d) => d.id), collection.version);
     for (const doc of page) {
       for (const point of pointsFor(collection, doc, chunksOf.get(doc.id) ?? [])) {
         expected.set(point.id, { documentId: doc.externalId, vector: point.vector, payload: stableJson(point.payload), termIds: point.terms?.indices ?? new Uint32Array() });
@@ -76,7 +83,7 @@ async function reconcileCollection(db: Database, index: VectorIndex, collection:
     after = page[page.length - 1]!.id;
   }
   const report: ReconcileReport = {
-    collection: collection.name, indexName: collection.indexName, catalogPoints: expected.size, indexPoints: 0,
+    collection: collection.name, version: collection.version, indexName: collection.indexName, catalogPoints: expected.size, indexPoints: 0,
     missing: 0, orphans: 0, stale: 0, repairedDocuments: 0, deletedOrphans: 0, lexical: false,
   };
   const resync = new Set<string>();

@@ -1,5 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { AppDeps } from '../app-deps.js';
+import { embedderFor, type AppDeps } from '../app-deps.js';
+import type { EmbedderSource } from '../jobs/job-kind.js';
 import { getCollection, type CollectionRecord } from '../catalog/collections.js';
 import { countDocuments, documentChunks, findDocument } from '../catalog/documents.js';
 import { documents } from '../db/schema.js';
@@ -12,7 +13,7 @@ import { DEFAULT_FUSION, fuseRankings, type LegPlace } from './fusion.js';
 import type { SearchRequest } from './search-schemas.js';
 
 /** What a search needs: the catalog, the index and the model that embeds queries. */
-export type SearchDeps = Pick<AppDeps, 'db' | 'index' | 'embedder'>;
+export type SearchDeps = Pick<AppDeps, 'db' | 'index'> & { embedders: EmbedderSource };
 
 export function toIndexFilter(filter: SearchRequest["filter"]): Filter | undefined {
   const must: Condition[] = [];
@@ -26,7 +27,9 @@ export function toIndexFilter(filter: SearchRequest["filter"]): Filter | undefin
 
 async function queryVector(deps: SearchDeps, collection: CollectionRecord, req: SearchRequest, signal?: AbortSignal): Promise<{ vector: Float32Array; tokens?: number }> {
   if (req.query !== undefined) {
-    const [e] = await deps.embedder.embed([req.query], { priority: 'interactive', signal, prefix: collection.queryPrefix });
+    // The collection's current version's model: after a version switch, the new one.
+    const embedder = await embedderFor(deps, collection);
+    const [e] = await embedder.embed([req.query], { priority: 'interactive', signal, prefix: collection.queryPrefix });
     return { vector: e!.vector, tokens: e!.tokens };
   }
   if (req.vector) {
@@ -46,7 +49,7 @@ async function queryVector(deps: SearchDeps, collection: CollectionRecord, req: 
   // 422, not 404: the route exists and so does the collection; a 404 here would read as
   // "no such collection" to clients (and to schemathesis' resource checks).
   const doc = await findDocument(deps.db, collection, req.like!);
-  const [first] = doc ? await documentChunks(deps.db, doc.id) : [];
+  const [first] = doc ? await documentChunks(deps.db, doc.id, collection.version) : [];
   if (!first) throw new InvalidInputError(`like: collection ${collection.name} has no document ${req.like!}`, [{ pointer: '/like', detail: 'no such document in this collection' }]);
   return { vector: first.vector };
 }

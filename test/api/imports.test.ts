@@ -2,15 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCollection } from '../../src/catalog/collections.js';
 import { HashEmbedder } from '../../src/embedding/adapters/hash-embedder.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
-import { ImportJobRunner } from '../../src/imports/job-runner.js';
+import { ImportKind } from '../../src/imports/import-kind.js';
+import { JobRunner } from '../../src/jobs/job-runner.js';
+import { claimJob } from '../../src/jobs/job-store.js';
 import { createImportJob, getJob } from '../../src/imports/job-store.js';
 import { importRecords, type ImportError } from '../../src/imports/import-records.js';
 import type { ParsedRecord } from '../../src/ingest/parsers/parsed-record.js';
 import { createHarness, waitForJob, type Harness } from '../helpers/app-harness.js';
 import { DATABASE_BACKENDS } from '../helpers/database.js';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DirectoryStorage } from '../../src/storage/directory-storage.js';
+import { openUploadStorage } from '../../src/storage/open-upload-storage.js';
+import { loadConfig } from '../../src/config.js';
 import { gzipSync } from 'node:zlib';
 
 
@@ -43,30 +47,67 @@ describe('imports (jobs)', () => {
     expect((await h.call('GET', '/v1/jobs/not-a-job')).status).toBe(404);
   });
 
-  it('resumes an interrupted job from its last saved record', async () => {
+  it('resumes an interrupted job where it stopped: another process takes it over once the first stopped', async () => {
     const collection = await getCollection(h.deps.db, 'default');
-    const file = join(h.deps.imports.uploadsDir, 'resume.upload');
+    const storage = h.deps.imports.storage as DirectoryStorage;
+    await mkdir(storage.dir, { recursive: true });
     const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `record number ${i}` }));
-    await writeFile(file, lines.join('\n'));
-    const job = await createImportJob(h.deps.db, collection.id, { file, format: 'ndjson', mapping: {}, bytes: 1, bytesRead: 0, progress: { done: 0, failed: 0, cursor: 0, created: 0, updated: 0, unchanged: 0 } });
-    // A first process dies after a few batches (stop() aborts at a batch boundary).
+    await writeFile(storage.pathOf('resume.upload'), lines.join('\n'));
+    // Not the harness's runner: this job is only for the two below.
+    await h.deps.imports.runner.stop();
+    const job = await createImportJob(h.deps.db, collection.id, { upload: 'resume.upload', format: 'ndjson', mapping: {}, bytes: 1, bytesRead: 0, progress: { cursor: 0 } });
+    // A first process stops after two batches (stop() gives its leases back).
     let batches = 0;
-    const first = new ImportJobRunner({ db: h.deps.db, embedder: h.deps.embedder, logger: h.deps.logger, onBatch: () => { batches += 1; if (batches === 2) void first.stop(); } });
-    first.enqueue(job.id);
-    await first.idle();
+    const kinds = [new ImportKind({ storage })];
+    const first: JobRunner = new JobRunner({ db: h.deps.db, embedders: h.deps.embedders, logger: h.deps.logger, kinds, pollMs: 20, maxPendingBatches: 2, onBatch: () => { batches += 1; if (batches === 2) void first.stop(); } });
+    first.start();
+    await until(async () => batches >= 2 && (await getJob(h.deps.db, job.id)).leaseOwner === null);
+    await first.stop();
     const interrupted = await getJob(h.deps.db, job.id);
     expect(interrupted.status).toBe('running');
     expect(interrupted.done).toBeGreaterThan(0);
     expect(interrupted.done).toBeLessThan(300);
     // The next process picks it up and finishes without redoing what was saved.
-    const second = new ImportJobRunner({ db: h.deps.db, embedder: h.deps.embedder, logger: h.deps.logger });
-    expect(await second.resumeUnfinished()).toBe(1);
-    await second.idle();
+    const second = new JobRunner({ db: h.deps.db, embedders: h.deps.embedders, logger: h.deps.logger, kinds, pollMs: 20 });
+    second.start();
+    await until(async () => (await getJob(h.deps.db, job.id)).status !== 'running');
+    await second.stop();
     const done = await getJob(h.deps.db, job.id);
-    expect(done).toMatchObject({ status: 'completed', done: 300 });
-    expect((done.state as { progress: { created: number; unchanged: number } }).progress).toMatchObject({ created: 300, unchanged: 0 });
+    expect(done).toMatchObject({ status: 'completed', done: 300, total: 300 });
+    expect((done.state as { counts: { created: number; unchanged: number } }).counts).toMatchObject({ created: 300, unchanged: 0 });
+    expect(await storage.exists('resume.upload')).toBe(false);
   });
 });
+
+describe.skipIf(!process.env.S3_TEST_URL)(`imports with uploads in S3 ${process.env.S3_TEST_URL ? '' : '(skipped: set S3_TEST_URL to an S3-compatible server; .ci/run starts one)'}`, () => {
+  it('stores the upload in the bucket, imports it from there and removes it at the end', async () => {
+    const storage = await openUploadStorage({ ...loadConfig({}), uploadsS3Bucket: `biovec-imports-${Math.random().toString(36).slice(2, 10)}`, uploadsS3Endpoint: process.env.S3_TEST_URL!, uploadsS3AccessKeyId: 'test', uploadsS3SecretAccessKey: 'test' });
+    const h = await createHarness({ embedder: new HashEmbedder(32, 32), storage });
+    try {
+      const body = Array.from({ length: 150 }, (_, i) => JSON.stringify({ id: `s${i}`, text: `stored in a bucket ${i}` })).join('\n');
+      const accepted = await h.app.request('/v1/collections/default/imports?format=ndjson', { method: 'POST', body });
+      const id = ((await accepted.json()) as { id: string }).id;
+      const key = ((await getJob(h.deps.db, id)).state as { upload: string }).upload;
+      const job = await waitForJob(h, id);
+      expect(job).toMatchObject({ status: 'completed', done: 150 });
+      expect((await storage.list()).map((u) => u.key)).not.toContain(key);
+      expect((await h.call('GET', '/v1/collections/default')).body.documents).toBe(150);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 2400; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}
+
+/** Whether any process could claim a job now (a final job never is). */
+const isClaimable = async (h: Harness) => (await claimJob(h.deps.db, { owner: 'probe', leaseMs: 1, kinds: ['import'] })) !== undefined;
 
 /** An Embedder double whose `gatedCall`-th embedChunks call waits until released or aborted, so a test can act while a job is mid-run. */
 class GatedEmbedder extends HashEmbedder {
@@ -100,7 +141,8 @@ const post = async (h: Harness, path: string, body: string | Uint8Array, content
   const res = await h.app.request(path, { method: 'POST', body, headers: { 'content-type': contentType } });
   return { status: res.status, body: (await res.json()) as any };
 };
-const uploadOf = async (h: Harness, id: string) => ((await getJob(h.deps.db, id)).state as { file: string }).file;
+const uploadOf = async (h: Harness, id: string) => ((await getJob(h.deps.db, id)).state as { upload: string }).upload;
+const isStored = (h: Harness, key: string) => h.deps.imports.storage.exists(key);
 const lines = (n: number, from = 0) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `d${from + i}`, text: `document number ${from + i}` })).join('\n');
 
 describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel and cleanup (%s)', (backend) => {
@@ -112,7 +154,7 @@ describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel an
       const accepted = await post(h, '/v1/collections/default/imports?format=ndjson', ndjson);
       const job = await waitForJob(h, accepted.body.id);
       expect(job).toMatchObject({ status: 'completed', done: 6, failed: 1, errors: [{ record: 4, detail: expect.stringMatching(/^the line is longer than 16384 bytes/) }] });
-      expect(existsSync(await uploadOf(h, job.id))).toBe(false);
+      expect(await isStored(h, await uploadOf(h, job.id))).toBe(false);
 
       const csv = gzipSync(`id,text\nc1,first\nc2,"never closed\n${'and on, and on\n'.repeat(5000)}`);
       const failed = await waitForJob(h, (await post(h, '/v1/collections/default/imports?format=csv', csv)).body.id);
@@ -120,9 +162,9 @@ describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel an
       expect(failed.error).toMatch(/^the CSV record starting on line 3 is longer than 16384 characters/);
       expect(failed.done).toBe(1);
       expect((await h.call('GET', '/v1/collections/default/documents/c1')).status).toBe(200);
-      expect(existsSync(await uploadOf(h, failed.id))).toBe(false);
-      // A failed job is final: a restart does not pick it up again.
-      expect(await h.deps.imports.runner.resumeUnfinished()).toBe(0);
+      expect(await isStored(h, await uploadOf(h, failed.id))).toBe(false);
+      // A failed job is final: no process picks it up again.
+      expect(await isClaimable(h)).toBe(false);
     } finally {
       await h.close();
     }
@@ -192,10 +234,10 @@ describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel an
       const kept = res.body.done as number;
       expect([0, 64]).toContain(kept);
       expect((await h.call('GET', '/v1/collections/default')).body.documents).toBe(kept);
-      expect(existsSync(file)).toBe(false);
+      expect(await isStored(h, file)).toBe(false);
       expect((await h.call('GET', `/v1/jobs/${accepted.body.id}`)).body.status).toBe('cancelled');
       expect((await h.call('DELETE', `/v1/jobs/${accepted.body.id}`)).body).toMatchObject({ status: 'cancelled', done: kept });
-      expect(await h.deps.imports.runner.resumeUnfinished()).toBe(0);
+      expect(await isClaimable(h)).toBe(false);
 
       embedder.release();
       const done = await waitForJob(h, (await post(h, '/v1/collections/default/imports?format=ndjson', lines(3))).body.id);
@@ -223,8 +265,9 @@ describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel an
       expect((await h.call('DELETE', '/v1/collections/doomed')).status).toBe(204);
       embedder.release();
       expect(await waitForJob(h, running)).toMatchObject({ status: 'failed', error: 'the collection was deleted during the import', collection_id: null });
-      expect(await waitForJob(h, queued)).toMatchObject({ status: 'failed', error: 'the collection was deleted' });
-      for (const file of files) expect(existsSync(file)).toBe(false);
+      // Queued jobs are planned at once now (any process may embed their batches), so this one may have started too.
+      expect(await waitForJob(h, queued)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^the collection was deleted( during the import)?$/) });
+      for (const file of files) expect(await isStored(h, file)).toBe(false);
     } finally {
       embedder.release();
       await h.close();
@@ -235,18 +278,15 @@ describe.each(DATABASE_BACKENDS)('imports: hostile input, bad records, cancel an
     const h = await createHarness({ embedder: new HashEmbedder(32, 32), backend });
     try {
       const collection = await getCollection(h.deps.db, 'default');
-      await mkdir(h.deps.imports.uploadsDir, { recursive: true });
-      const file = join(h.deps.imports.uploadsDir, 'crashing.upload');
-      await writeFile(file, lines(10));
-      const progress = { done: 0, failed: 0, cursor: 0, created: 0, updated: 0, unchanged: 0 };
-      const job = await createImportJob(h.deps.db, collection.id, { file, format: 'ndjson', mapping: {}, bytes: 1, bytesRead: 0, progress, lastStartCursor: 0, stalledStarts: 1 });
-      const runner = new ImportJobRunner({ db: h.deps.db, embedder: h.deps.embedder, logger: h.deps.logger });
-      expect(await runner.resumeUnfinished()).toBe(1);
-      await runner.idle();
-      const failed = await getJob(h.deps.db, job.id);
+      const storage = h.deps.imports.storage as DirectoryStorage;
+      await mkdir(storage.dir, { recursive: true });
+      await writeFile(storage.pathOf('crashing.upload'), lines(10));
+      const job = await createImportJob(h.deps.db, collection.id, { upload: 'crashing.upload', format: 'ndjson', mapping: {}, bytes: 1, bytesRead: 0, progress: { cursor: 0 }, lastStartCursor: 0, stalledStarts: 1 });
+      h.deps.imports.runner.notify();
+      const failed = await waitForJob(h, job.id);
       expect(failed.status).toBe('failed');
-      expect((failed.state as { error: string }).error).toBe('the import stopped the server 2 times in a row after record 0; it is not resumed again');
-      expect(existsSync(file)).toBe(false);
+      expect(failed.error).toBe('the import stopped the server 2 times in a row after record 0; it is not resumed again');
+      expect(await storage.exists('crashing.upload')).toBe(false);
     } finally {
       await h.close();
     }

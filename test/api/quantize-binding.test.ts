@@ -36,13 +36,24 @@ describe.each(DATABASE_BACKENDS)('int8 and fp32 vectors never share a collection
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
   });
 
-  it('refuses documents for the fp32 collection with a 409 problem naming both precisions, and writes nothing', async () => {
+  // Issue 16: a collection embeds with the model of its own binding (loaded on demand when the
+  // server serves another), so the int8 server writes fp32 vectors into the fp32 collection.
+  it('embeds documents for the fp32 collection with an fp32 model, never with the served int8 one', async () => {
     const res = await h.call('POST', '/v1/collections/made-fp32/documents', [{ id: 'd1', text: 'BRCA1 and breast cancer' }]);
-    expect(res.status).toBe(409);
-    expect(res.headers.get('content-type')).toContain('application/problem+json');
-    expect(res.body).toMatchObject({ status: 409, type: expect.stringContaining('conflict') });
-    expect(res.body.detail).toMatch(/collection made-fp32 holds fp32 vectors .*runs with quantize int8: restart with --quantize none/);
-    expect((await h.call('GET', '/v1/collections/made-fp32/documents/d1')).status).toBe(404);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const doc = await h.call('GET', '/v1/collections/made-fp32/documents/d1?include=vectors');
+    expect(doc.status).toBe(200);
+    const stored = Float32Array.from(doc.body.chunks[0].vector as number[]);
+    const fp32 = await loadEmbedder(loadConfig({}, { model: fixtureModel('tiny-roberta'), cacheDir, threads: 1, inference: 'inline' }));
+    try {
+      const [want] = await fp32.embed(['BRCA1 and breast cancer']);
+      const [int8] = await embedder.embed(['BRCA1 and breast cancer']);
+      const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      expect(maxDiff(stored, want!.vector)).toBeLessThan(1e-5);
+      expect(maxDiff(stored, int8!.vector)).toBeGreaterThan(1e-4);
+    } finally {
+      await fp32.close();
+    }
   });
 
   it('refuses to re-create the fp32 collection under the int8 binding (409, quantize named)', async () => {

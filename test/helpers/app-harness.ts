@@ -5,8 +5,15 @@ import { collectionConfigFor, defaultChunkOverlap, type AppDeps } from '../../sr
 import { createApp } from '../../src/app.js';
 import { ensureCollectionRecord } from '../../src/catalog/collections.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
+import type { JobKind } from '../../src/jobs/job-kind.js';
+import { EmbedderRegistry } from '../../src/embedding/embedder-registry.js';
+import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { ImportJobRunner } from '../../src/imports/job-runner.js';
+import { ImportKind } from '../../src/imports/import-kind.js';
+import { JobRunner } from '../../src/jobs/job-runner.js';
+import { createReindexKind } from '../../src/versions/reindex-kind.js';
+import { DirectoryStorage } from '../../src/storage/directory-storage.js';
+import type { UploadStorage } from '../../src/storage/upload-storage.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { OutboxWorker } from '../../src/outbox/outbox-worker.js';
 import { EmbeddedIndex } from '../../src/vectors/adapters/embedded/embedded-index.js';
@@ -24,28 +31,36 @@ export interface Harness {
 }
 
 /** The real app over a fresh PGlite (or Postgres), an embedded index in a temp dir, and the given embedder. */
-export async function createHarness(opts: { embedder: Embedder; backend?: 'pglite' | 'postgres'; wrapIndex?: (index: VectorIndex) => VectorIndex; limits?: Partial<AppDeps['limits']>; auth?: AppDeps['auth']; logger?: AppDeps['logger']; maxRecordBytes?: number }): Promise<Harness> {
+export async function createHarness(opts: { embedder: Embedder; backend?: 'pglite' | 'postgres'; wrapIndex?: (index: VectorIndex) => VectorIndex; limits?: Partial<AppDeps['limits']>; auth?: AppDeps['auth']; logger?: AppDeps['logger']; maxRecordBytes?: number; embedders?: EmbedderRegistry; kinds?: JobKind[]; storage?: UploadStorage }): Promise<Harness> {
   const db: TestDatabase = await openTestDatabase(opts.backend ?? 'pglite');
   const dir = await mkdtemp(join(tmpdir(), 'biovec-app-'));
   const embedded = await EmbeddedIndex.openAt(dir);
   const index = opts.wrapIndex ? opts.wrapIndex(embedded) : embedded;
   const worker = new OutboxWorker({ db: db.handle.db, index, baseBackoffMs: 20, maxBackoffMs: 200 });
+  const embedders = opts.embedders ?? new EmbedderRegistry({ served: opts.embedder, config: loadConfig({}, { model: opts.embedder.info.modelId, threads: 1, hfHubOffline: true, inference: 'inline', cacheDir: join(dir, 'model-cache') }) });
   const deps: AppDeps = {
     db: db.handle.db,
     index,
     embedder: opts.embedder,
+    embedders,
     worker,
     logger: opts.logger ?? silentLogger(),
     limits: { maxBodyBytes: 1024 * 1024, maxDocumentsPerRequest: 200, maxUploadBytes: 64 * 1024 * 1024, ...opts.limits },
     auth: opts.auth ?? { isOpenWithoutKeys: true },
-    imports: { runner: undefined as unknown as ImportJobRunner, uploadsDir: join(dir, 'uploads') },
+    imports: { runner: undefined as unknown as JobRunner, storage: opts.storage ?? new DirectoryStorage(join(dir, 'uploads')) },
     collectionConfig: collectionConfigFor(opts.embedder),
     metrics: createMetrics({ embedder: opts.embedder, worker }),
     info: { version: 'test', catalog: db.handle.kind, index: 'embedded' },
   };
-  deps.imports.runner = new ImportJobRunner({ db: deps.db, embedder: opts.embedder, logger: deps.logger, onBatch: () => worker.notify(), maxRecordBytes: opts.maxRecordBytes });
+  // Two batches in flight, as one server embeds while it writes; a short poll keeps tests quick.
+  deps.imports.runner = new JobRunner({
+    db: deps.db, logger: deps.logger, embedders, batchConcurrency: 2, pollMs: 50,
+    kinds: [new ImportKind({ storage: deps.imports.storage, maxRecordBytes: opts.maxRecordBytes }), createReindexKind({ db: deps.db, logger: deps.logger, batchDocuments: 4, onSwitch: () => worker.notify() }), ...(opts.kinds ?? [])],
+    onBatch: () => worker.notify(),
+  });
   await ensureCollectionRecord(deps.db, deps.collectionConfig('default', { distance: 'cosine', chunkOverlap: defaultChunkOverlap(opts.embedder) }));
   worker.start(50);
+  deps.imports.runner.start();
   const app = createApp(deps);
   return {
     app,
@@ -72,6 +87,7 @@ export async function createHarness(opts: { embedder: Embedder; backend?: 'pglit
     async close() {
       await deps.imports.runner.stop();
       await worker.stop();
+      await embedders.close?.();
       await embedded.close();
       await rm(dir, { recursive: true, force: true });
       await db.cleanup();

@@ -240,7 +240,7 @@ describe.skipIf(missing !== undefined)('the web app in a browser, offline', () =
     expect([...seen].some((st) => st === 'queued' || st === 'running'), [...seen].join()).toBe(true);
     expect(await bar.getAttribute('data-status')).toBe('completed');
     expect(Number(await bar.evaluate((b) => (b as unknown as { value: number }).value))).toBe(1);
-    expect(await page.locator('#job-status').innerText()).toMatch(/^completed: 120 imported, 1 refused \(100%, [\d.]+ records\/s\)/);
+    expect(await page.locator('#job-status').innerText()).toMatch(/^completed: 120 imported, 1 refused of 121 records \(100%, [\d.]+ records\/s\)/);
     expect(await page.locator('#job-errors li').allInnerTexts()).toEqual(['record 121: article has no MedlineCitation/PMID']);
     await expect.poll(() => page.locator('#collections-table tbody tr', { hasText: 'uploads' }).locator('td').first().innerText()).toBe('120');
     await expect.poll(() => page.locator('#outbox-lag').innerText()).toMatch(/outbox/i);

@@ -114,7 +114,7 @@ export function renderCollectionsView(root: HTMLElement, deps: CollectionsViewDe
       bar.dataset.status = job.status;
       const rate = job.rate_per_s !== null ? `, ${job.rate_per_s.toFixed(1)} records/s` : '';
       const eta = job.eta_s !== null && job.status === 'running' ? `, about ${Math.ceil(job.eta_s)} s left` : '';
-      line.textContent = `${job.status}: ${job.done} imported${job.total !== null ? ` of ${job.total}` : ''}, ${job.failed} refused (${Math.round(job.progress * 100)}%${rate}${eta})${job.error ? ` — ${job.error}` : ''}`;
+      line.textContent = `${job.status}: ${job.done} imported, ${job.failed} refused${job.total !== null ? ` of ${job.total} records` : ''} (${Math.round(job.progress * 100)}%${rate}${eta})${job.error ? ` — ${job.error}` : ''}`;
       fill(errors, ...(job.errors.length === 0 ? [h('li', {}, 'none')] : job.errors.slice(0, 100).map((e) => h('li', {}, `record ${e.record}: ${e.detail}`))));
       if (job.status !== 'queued' && job.status !== 'running') break;
       await new Promise((r) => setTimeout(r, 400));

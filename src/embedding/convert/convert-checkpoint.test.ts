@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureModel } from '../../../test/helpers/fixtures.js';
 import { measureModelParity } from '../../../test/helpers/parity.js';
+import onnxProto from 'onnx-proto';
+import { loadConfig } from '../../config.js';
 import { ModelError } from '../../lib/errors.js';
+import { loadEmbedder } from '../load-embedder.js';
 import { convertCheckpoint } from './convert-checkpoint.js';
+import { MASK_FILL } from './graph-ops.js';
 
 // Tolerance from the issue: fp32 outputs within 1e-4 of transformers' (we see ~1e-6).
 const TOLERANCE = 1e-4;
@@ -56,6 +60,30 @@ describe('convertCheckpoint', () => {
     const third = await convertCheckpoint({ modelDir: dir, cacheDir });
     expect(third.converted).toBe(true);
     expect(third.cacheKey).not.toBe(first.cacheKey);
+  });
+
+  it("runs BERT attention as onnxruntime's fused MultiHeadAttention, padding keys masked as transformers masks them", async () => {
+    const { onnxPath } = await convertCheckpoint({ modelDir: fixtureModel('tiny-bert'), cacheDir });
+    const graph = onnxProto.onnx.ModelProto.decode(await readFile(onnxPath)).graph!;
+    const layers = JSON.parse(await readFile(join(fixtureModel('tiny-bert'), 'config.json'), 'utf8')).num_hidden_layers as number;
+    const mha = graph.node!.filter((n) => n.opType === 'MultiHeadAttention');
+    expect(mha).toHaveLength(layers);
+    for (const n of mha) {
+      expect(n.domain).toBe('com.microsoft');
+      expect(n.attribute!.find((a) => a.name === 'mask_filter_value')!.f).toBe(Math.fround(MASK_FILL));
+    }
+    // No eager attention left beside it: no Softmax, no head transposes.
+    expect(graph.node!.filter((n) => n.opType === 'Softmax' || n.opType === 'Transpose')).toHaveLength(0);
+    // Padding keys must not leak: a short text's vector is the same alone and beside a long one.
+    const embedder = await loadEmbedder(loadConfig({}, { model: fixtureModel('tiny-bert'), cacheDir, threads: 1, inference: 'inline' }));
+    try {
+      const short = 'BRCA1 mutations.';
+      const [alone] = await embedder.embed([short]);
+      const [padded] = await embedder.embed([short, 'The p53 protein regulates the cell cycle and apoptosis in response to DNA damage in most human cells.']);
+      alone!.vector.forEach((v, i) => expect(Math.abs(v - padded!.vector[i]!)).toBeLessThan(1e-5));
+    } finally {
+      await embedder.close();
+    }
   });
 
   it('names an unsupported model_type', async () => {

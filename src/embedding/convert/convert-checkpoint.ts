@@ -3,14 +3,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseEncoderConfig, readModelConfig } from '../model/model-config.js';
-import { buildEncoderGraph, ENCODER_OPSET } from './encoder-graph.js';
+import { buildEncoderGraph, ENCODER_OPSET, weightsAnchor } from './encoder-graph.js';
 import { EncoderWeights } from './encoder-weights.js';
 import { OnnxGraphBuilder } from './onnx-graph-builder.js';
 import { openModelWeights } from './open-weights.js';
 import { requireCheckpoint } from './weights-source.js';
 
 /** Bump when the emitted graph changes: it is part of the cache key, so old graphs are rebuilt. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2; // 2: com.microsoft MultiHeadAttention
 
 /**
  * Linears left in fp32 by --quantize int8, chosen from real-model figures (issue 14, 600
@@ -43,7 +43,7 @@ export interface ConvertResult {
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 /**
- * Converts a BERT/RoBERTa checkpoint (model.safetensors or pytorch_model.bin, single or
+ * Converts an encoder checkpoint of a SUPPORTED_MODEL_TYPES architecture (model.safetensors or pytorch_model.bin, single or
  * sharded) into an ONNX graph, cached by the weights' hash, config.json and
  * CONVERTER_VERSION. Throws ModelError for a missing, corrupt, refused or unsupported checkpoint.
  */
@@ -73,7 +73,8 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertRe
   try {
     await mkdir(tmpDir, { recursive: true });
     const builder = new OnnxGraphBuilder(join(tmpDir, 'model.onnx.data'));
-    await buildEncoderGraph(builder, EncoderWeights.locate(file), config, { quantize, keepFp32 });
+    const weights = EncoderWeights.locate(file, { anchor: weightsAnchor(config.architecture), architecture: config.modelType });
+    await buildEncoderGraph(builder, weights, config, { quantize, keepFp32 });
     const proto = builder.finish({
       producer: `biovec-converter-v${CONVERTER_VERSION}`,
       opset: ENCODER_OPSET,

@@ -1,13 +1,14 @@
 import { ModelError } from '../../lib/errors.js';
 import type { WeightsSource } from './weights-source.js';
 
-const ANCHOR = 'embeddings.word_embeddings.weight';
+/** The word-embedding tensor's name in most encoders; ModernBERT's is `embeddings.tok_embeddings.weight`. */
+export const DEFAULT_ANCHOR = 'embeddings.word_embeddings.weight';
 
 /**
  * Reads encoder tensors by their canonical name (`encoder.layer.0.attention.self.query.weight`)
- * whatever the checkpoint calls them: with or without a `roberta.`/`bert.` prefix (saved from
- * a *ForMaskedLM or from the bare model), and with TF-era `gamma`/`beta` LayerNorm names.
- * Heads (`lm_head.*`, `cls.*`, `pooler.*`) are simply never asked for.
+ * whatever the checkpoint calls them: with or without a `roberta.`/`bert.`/`mpnet.`/`model.`…
+ * prefix (saved from a *ForMaskedLM or from the bare model), and with TF-era `gamma`/`beta`
+ * LayerNorm names. Heads (`lm_head.*`, `cls.*`, `pooler.*`) are simply never asked for.
  */
 export class EncoderWeights {
   private constructor(
@@ -15,15 +16,17 @@ export class EncoderWeights {
     readonly prefix: string,
   ) {}
 
-  static locate(file: WeightsSource): EncoderWeights {
-    const candidates = file.tensorNames().filter((name) => name.endsWith(ANCHOR));
+  /** `anchor`: the word-embedding tensor, whose prefix is the encoder's. */
+  static locate(file: WeightsSource, opts: { anchor?: string; architecture?: string } = {}): EncoderWeights {
+    const anchor = opts.anchor ?? DEFAULT_ANCHOR;
+    const candidates = file.tensorNames().filter((name) => name.endsWith(anchor));
     if (candidates.length === 0) {
-      throw new ModelError(`${file.path} has no ${ANCHOR} tensor: not a BERT/RoBERTa encoder checkpoint`);
+      throw new ModelError(`${file.path} has no ${anchor} tensor: not a ${opts.architecture ?? 'BERT/RoBERTa'} encoder checkpoint`);
     }
     // Prefer the shortest prefix: a checkpoint with both `roberta.` and e.g. a teacher copy
     // keeps the main encoder at the top.
     candidates.sort((a, b) => a.length - b.length);
-    return new EncoderWeights(file, candidates[0]!.slice(0, -ANCHOR.length));
+    return new EncoderWeights(file, candidates[0]!.slice(0, -anchor.length));
   }
 
   resolve(name: string): string {

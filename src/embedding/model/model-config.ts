@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError } from '../../lib/errors.js';
+import { parseDeberta, parseModernBert, type DebertaConfig, type ModernBertConfig } from './architecture-config.js';
+
+export type { DebertaConfig, ModernBertConfig } from './architecture-config.js';
 
 /**
  * The one list of config.json model_types the converter builds, and the graph each gets.
@@ -11,15 +14,22 @@ export const SUPPORTED_MODEL_TYPES: Readonly<Record<string, Architecture>> = {
   roberta: 'roberta',
   'xlm-roberta': 'roberta',
   camembert: 'roberta',
+  mpnet: 'mpnet',
+  distilbert: 'distilbert',
+  electra: 'electra',
+  modernbert: 'modernbert',
+  'deberta-v2': 'deberta-v2',
 };
-const ROBERTA_LIKE = new Set(Object.keys(SUPPORTED_MODEL_TYPES).filter((t) => SUPPORTED_MODEL_TYPES[t] === 'roberta'));
+
+/** Architectures whose positions count from pad_token_id + 1 (create_position_ids_from_input_ids). */
+const PADDED_POSITIONS: ReadonlySet<Architecture> = new Set(['roberta', 'mpnet']);
 
 /** config.json's `architectures` (the transformers classes it was saved from), for messages. */
 export function architecturesOf(raw: Record<string, unknown>): string[] {
   return Array.isArray(raw.architectures) ? raw.architectures.filter((a): a is string => typeof a === 'string') : [];
 }
 
-export type Architecture = 'roberta' | 'bert';
+export type Architecture = 'roberta' | 'bert' | 'mpnet' | 'distilbert' | 'electra' | 'modernbert' | 'deberta-v2';
 export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';
 
 export interface EncoderConfig {
@@ -35,7 +45,22 @@ export interface EncoderConfig {
   padTokenId: number;
   layerNormEps: number;
   hiddenAct: HiddenAct;
+  /** ELECTRA: width of the embeddings before embeddings_project. */
+  embeddingSize?: number;
+  /** MPNet: rows of encoder.relative_attention_bias. */
+  relativeAttentionNumBuckets?: number;
+  modernbert?: ModernBertConfig;
+  deberta?: DebertaConfig;
 }
+
+/** Where a config.json names the same settings differently. */
+const KEY_ALIASES: Partial<Record<Architecture, Readonly<Record<string, string>>>> = {
+  distilbert: { hidden_size: 'dim', num_hidden_layers: 'n_layers', num_attention_heads: 'n_heads', intermediate_size: 'hidden_dim', hidden_act: 'activation' },
+  modernbert: { hidden_act: 'hidden_activation', layer_norm_eps: 'norm_eps' },
+};
+
+/** The config classes' defaults where they are not BERT's 1e-12. */
+const LAYER_NORM_EPS_DEFAULTS: Partial<Record<Architecture, number>> = { 'deberta-v2': 1e-7, modernbert: 1e-5 };
 
 const ACTIVATIONS: Record<string, HiddenAct> = {
   gelu: 'gelu',
@@ -70,19 +95,22 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
         'export the model to ONNX and give its model.onnx instead',
     );
   }
+  const key = (name: string) => KEY_ALIASES[architecture]?.[name] ?? name;
   const positionType = raw.position_embedding_type ?? 'absolute';
   if (positionType !== 'absolute') {
-    throw new ModelError(`position_embedding_type "${String(positionType)}" is not supported (only "absolute")`);
+    throw new ModelError(`${modelType}: position_embedding_type "${String(positionType)}" is not supported (only "absolute")`);
   }
-  const act = ACTIVATIONS[String(raw.hidden_act ?? 'gelu')];
-  if (!act) throw new ModelError(`hidden_act "${String(raw.hidden_act)}" is not supported`);
-  const int = (key: string, fallback?: number): number => {
-    const value = raw[key] ?? fallback;
+  const actName = String(raw[key('hidden_act')] ?? 'gelu');
+  const act = ACTIVATIONS[actName];
+  if (!act) throw new ModelError(`${modelType}: hidden_act "${actName}" is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`);
+  const int = (name: string, fallback?: number): number => {
+    const value = raw[key(name)] ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-      throw new ModelError(`config.json: ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+      throw new ModelError(`config.json: ${key(name)} must be a positive integer, got ${JSON.stringify(value)}`);
     }
     return value;
   };
+  // Optional fields are only set for their architecture: BERT's config (and so its cache key) is unchanged.
   const config: EncoderConfig = {
     modelType,
     architecture,
@@ -92,10 +120,15 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
     intermediateSize: int('intermediate_size'),
     vocabSize: int('vocab_size'),
     maxPositionEmbeddings: int('max_position_embeddings', 512),
-    typeVocabSize: int('type_vocab_size', 2),
+    // DeBERTa-v3 has no token types (type_vocab_size 0, DebertaV2Config's default).
+    typeVocabSize: architecture === 'deberta-v2' && (raw.type_vocab_size ?? 0) === 0 ? 0 : int('type_vocab_size', 2),
     padTokenId: padTokenIdOf(raw, architecture),
-    layerNormEps: typeof raw.layer_norm_eps === 'number' ? raw.layer_norm_eps : 1e-12,
+    layerNormEps: typeof raw[key('layer_norm_eps')] === 'number' ? (raw[key('layer_norm_eps')] as number) : (LAYER_NORM_EPS_DEFAULTS[architecture] ?? 1e-12),
     hiddenAct: act,
+    ...(architecture === 'electra' ? { embeddingSize: int('embedding_size', 128) } : {}),
+    ...(architecture === 'mpnet' ? { relativeAttentionNumBuckets: int('relative_attention_num_buckets', 32) } : {}),
+    ...(architecture === 'modernbert' ? { modernbert: parseModernBert(raw, int('num_hidden_layers')) } : {}),
+    ...(architecture === 'deberta-v2' ? { deberta: parseDeberta(raw, int('hidden_size'), int('max_position_embeddings', 512)) } : {}),
   };
   if (config.hiddenSize % config.numHeads !== 0) {
     throw new ModelError(`hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numHeads}`);
@@ -104,7 +137,7 @@ export function parseEncoderConfig(raw: Record<string, unknown>): EncoderConfig 
 }
 
 function padTokenIdOf(raw: Record<string, unknown>, architecture: Architecture): number {
-  return typeof raw.pad_token_id === 'number' ? raw.pad_token_id : architecture === 'roberta' ? 1 : 0;
+  return typeof raw.pad_token_id === 'number' ? raw.pad_token_id : PADDED_POSITIONS.has(architecture) ? 1 : 0;
 }
 
 /**
@@ -112,18 +145,19 @@ function padTokenIdOf(raw: Record<string, unknown>, architecture: Architecture):
  * (a shipped ONNX export may be of an architecture the converter does not build).
  */
 export function tokenLimits(raw: Record<string, unknown>): { maxTokens: number; padTokenId: number } {
-  const architecture: Architecture = ROBERTA_LIKE.has(String(raw.model_type)) ? 'roberta' : 'bert';
+  const modelType = String(raw.model_type);
+  const architecture: Architecture = (Object.hasOwn(SUPPORTED_MODEL_TYPES, modelType) ? SUPPORTED_MODEL_TYPES[modelType] : undefined) ?? 'bert';
   const padTokenId = padTokenIdOf(raw, architecture);
   const maxPositionEmbeddings = typeof raw.max_position_embeddings === 'number' ? raw.max_position_embeddings : 512;
   return { maxTokens: maxModelTokens({ architecture, maxPositionEmbeddings, padTokenId }), padTokenId };
 }
 
 /**
- * Longest input in tokens, special tokens included. RoBERTa offsets positions by
+ * Longest input in tokens, special tokens included. RoBERTa and MPNet offset positions by
  * pad_token_id + 1 (514 embeddings give 512 usable positions).
  */
 export function maxModelTokens(config: Pick<EncoderConfig, 'architecture' | 'maxPositionEmbeddings' | 'padTokenId'>): number {
-  return config.architecture === 'roberta'
+  return PADDED_POSITIONS.has(config.architecture)
     ? config.maxPositionEmbeddings - config.padTokenId - 1
     : config.maxPositionEmbeddings;
 }

@@ -7,6 +7,13 @@ export interface SessionOptions {
   /** Intra-op threads; 0 lets onnxruntime use one per physical core. */
   threads: number;
   executionProvider: ExecutionProvider;
+  /**
+   * Let idle intra-op threads spin between operators (onnxruntime's default). Off unless set:
+   * those threads share the cores with the event loop (tokenizing, catalog writes) and with
+   * other processes, and spinning takes CPU time from them for a wake-up latency that is
+   * microseconds against GEMMs of milliseconds.
+   */
+  spinWait?: boolean;
 }
 
 /** A padded batch: row-major [batch, sequence] ids and mask. */
@@ -46,6 +53,7 @@ export class EncoderSession {
         intraOpNumThreads: opts.threads,
         // Batches come with varying shapes; the arena would keep the largest one's memory forever.
         enableCpuMemArena: false,
+        extra: { session: { intra_op: { allow_spinning: opts.spinWait ? '1' : '0' } } },
       });
     } catch (err) {
       throw new ModelError(`onnxruntime could not load ${onnxPath}: ${(err as Error).message}`, { cause: err });

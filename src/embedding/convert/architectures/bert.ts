@@ -1,0 +1,51 @@
+import { activation, attentionBias, fusedQkv, layerNorm, linear, paddedPositions, selfAttention, sequentialPositions, type Ctx } from '../graph-ops.js';
+
+/**
+ * BERT and RoBERTa (and XLM-R, CamemBERT): post-norm layers with a fused QKV, learned absolute
+ * positions (RoBERTa's offset past pad_token_id) and one token-type row, mirroring
+ * transformers' eager implementation op for op so fp32 outputs agree to ~1e-6.
+ */
+export async function buildBert(ctx: Ctx, inputIds: string, attentionMask: string): Promise<string> {
+  let hidden = await bertEmbeddings(ctx, inputIds, ctx.cfg.hiddenSize);
+  const maskBias = attentionBias(ctx, attentionMask);
+  for (let layer = 0; layer < ctx.cfg.numLayers; layer++) {
+    hidden = await bertLayer(ctx, `encoder.layer.${layer}`, hidden, maskBias);
+  }
+  return hidden;
+}
+
+/** Word + position + token-type-0 embeddings, then LayerNorm, all `width` wide (ELECTRA's embedding_size). */
+export async function bertEmbeddings(ctx: Ctx, inputIds: string, width: number): Promise<string> {
+  const { g, w, cfg } = ctx;
+  const E = width;
+  const word = g.weight('word_embeddings', await w.read('embeddings.word_embeddings.weight', [cfg.vocabSize, E]), [cfg.vocabSize, E]);
+  const pos = g.weight(
+    'position_embeddings',
+    await w.read('embeddings.position_embeddings.weight', [cfg.maxPositionEmbeddings, E]),
+    [cfg.maxPositionEmbeddings, E],
+  );
+  // Single-segment input: every token has type 0, so its embedding is one constant row.
+  const types = await w.read('embeddings.token_type_embeddings.weight', [cfg.typeVocabSize, E]);
+  const type0 = g.weight('token_type_embedding_0', types.slice(0, E), [E]);
+
+  const positionIds = cfg.architecture === 'roberta' ? paddedPositions(ctx, inputIds, cfg.padTokenId) : sequentialPositions(ctx, inputIds);
+  let x = g.node('Add', [g.node('Gather', [word, inputIds], { axis: 0 }), g.node('Gather', [pos, positionIds], { axis: 0 })]);
+  x = g.node('Add', [x, type0]);
+  return layerNorm(ctx, x, { name: 'embeddings.LayerNorm', onnxName: 'embeddings_ln', dim: E });
+}
+
+/** One BERT encoder layer: attention, residual + LayerNorm, FFN, residual + LayerNorm. */
+export async function bertLayer(ctx: Ctx, p: string, x: string, maskBias: string): Promise<string> {
+  const { g, cfg } = ctx;
+  const H = cfg.hiddenSize;
+  const self = `${p}.attention.self`;
+  const qkv = await fusedQkv(ctx, x, { names: [`${self}.query`, `${self}.key`, `${self}.value`], fusedName: `${self}.qkv`, dim: H });
+  const context = selfAttention(ctx, { qkv, maskBias });
+
+  const attnOut = await linear(ctx, context, { name: `${p}.attention.output.dense`, inDim: H, outDim: H });
+  const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, x]), { name: `${p}.attention.output.LayerNorm`, onnxName: `${p}.attn_ln` });
+
+  const up = await linear(ctx, attnNorm, { name: `${p}.intermediate.dense`, inDim: H, outDim: cfg.intermediateSize });
+  const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.output.dense`, inDim: cfg.intermediateSize, outDim: H });
+  return layerNorm(ctx, g.node('Add', [out, attnNorm]), { name: `${p}.output.LayerNorm`, onnxName: `${p}.out_ln` });
+}

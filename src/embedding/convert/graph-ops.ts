@@ -1,0 +1,184 @@
+import type { EncoderConfig, HiddenAct } from '../model/model-config.js';
+import { transpose2d, type EncoderWeights } from './encoder-weights.js';
+import type { OnnxGraphBuilder } from './onnx-graph-builder.js';
+import { quantizePerColumn } from './quantize-weights.js';
+
+/** Added to attention scores of padding keys, as transformers does (torch.finfo(float32).min). */
+export const MASK_FILL = -3.4028234663852886e38;
+
+export interface GraphOptions {
+  /** int8: the encoder's weight MatMuls run as onnxruntime integer kernels (see quantize-weights.ts). */
+  quantize: 'none' | 'int8';
+  /** Linear layers (by checkpoint name, as regular expressions) that stay fp32 under int8. */
+  keepFp32?: readonly string[];
+}
+
+/** What every architecture's builder works with. */
+export interface Ctx {
+  g: OnnxGraphBuilder;
+  w: EncoderWeights;
+  cfg: EncoderConfig;
+  opts: GraphOptions;
+}
+
+/** [batch, 1, 1, seq] additive bias: 0 for real tokens, MASK_FILL for padding. */
+export function attentionBias({ g }: Ctx, mask: string): string {
+  const maskF = g.node('Cast', [mask], { to: 1 });
+  const inverted = g.node('Sub', [g.constFloat([1]), maskF]);
+  const bias = g.node('Mul', [inverted, g.constFloat([MASK_FILL])]);
+  return g.node('Unsqueeze', [bias, g.constInt64([1, 2])]);
+}
+
+/** 0, 1, 2, … per row, shaped like input_ids (int64). */
+export function sequentialPositions({ g }: Ctx, inputIds: string): string {
+  const ones = g.node('Add', [g.node('Mul', [inputIds, g.constInt64([0], [])]), g.constInt64([1], [])]);
+  return g.node('Sub', [g.node('CumSum', [ones, g.constInt64([1], [])]), g.constInt64([1], [])]);
+}
+
+/** transformers' create_position_ids_from_input_ids: pad tokens keep pad_id, others count from pad_id + 1. */
+export function paddedPositions({ g }: Ctx, inputIds: string, padId: number): string {
+  const pad = g.constInt64([padId], []);
+  const notPad = g.node('Cast', [g.node('Not', [g.node('Equal', [inputIds, pad])])], { to: 7 });
+  const counted = g.node('CumSum', [notPad, g.constInt64([1], [])]);
+  return g.node('Add', [g.node('Mul', [counted, notPad]), pad]);
+}
+
+/**
+ * A torch Linear (weight [out, in], optional bias) applied to x. `onnxName` names a second use
+ * of the same checkpoint weights (initializer names must be unique).
+ */
+export async function linear(
+  ctx: Ctx,
+  x: string,
+  l: { name: string; inDim: number; outDim: number; hasBias?: boolean; onnxName?: string },
+): Promise<string> {
+  const { w } = ctx;
+  const weight = transpose2d(await w.read(`${l.name}.weight`, [l.outDim, l.inDim]), l.outDim, l.inDim);
+  const bias = l.hasBias === false ? undefined : await w.read(`${l.name}.bias`, [l.outDim]);
+  return matMulAdd(ctx, { x, name: l.onnxName ?? l.name, weight, bias, inDim: l.inDim, outDim: l.outDim });
+}
+
+/** x·W (+ b) with W [in, out]: fp32 MatMul + Add, or one int8 DynamicQuantizeMatMul with the bias fused. */
+export function matMulAdd(
+  { g, opts }: Ctx,
+  m: { x: string; name: string; weight: Float32Array; bias: Float32Array | undefined; inDim: number; outDim: number },
+): string {
+  const bName = m.bias ? g.weight(`${m.name}.bias`, m.bias, [m.outDim]) : undefined;
+  const keep = (opts.keepFp32 ?? []).some((pattern) => new RegExp(pattern).test(m.name));
+  if (opts.quantize === 'int8' && !keep) {
+    const q = quantizePerColumn(m.weight, m.inDim, m.outDim);
+    const wName = g.weightInt8(`${m.name}.weight_t_int8`, q.values, [m.inDim, m.outDim]);
+    const sName = g.weight(`${m.name}.weight_scale`, q.scales, [m.outDim]);
+    // Inputs: A, B (int8), b_scale (per output column), b_zero_point (omitted: symmetric), bias.
+    return g.domainNode('com.microsoft', 'DynamicQuantizeMatMul', bName ? [m.x, wName, sName, '', bName] : [m.x, wName, sName]);
+  }
+  const wName = g.weight(`${m.name}.weight_t`, m.weight, [m.inDim, m.outDim]);
+  const product = g.node('MatMul', [m.x, wName]);
+  return bName ? g.node('Add', [product, bName]) : product;
+}
+
+/** One [in, 3·out] MatMul instead of three: fewer, larger GEMMs run faster. */
+export async function fusedQkv(
+  ctx: Ctx,
+  x: string,
+  f: { names: readonly [string, string, string]; fusedName: string; dim: number; hasBias?: boolean },
+): Promise<string> {
+  const { w } = ctx;
+  const H = f.dim;
+  const fused = new Float32Array(H * 3 * H);
+  const bias = f.hasBias === false ? undefined : new Float32Array(3 * H);
+  for (let i = 0; i < 3; i++) {
+    const wt = transpose2d(await w.read(`${f.names[i]}.weight`, [H, H]), H, H); // [in, out]
+    for (let r = 0; r < H; r++) fused.set(wt.subarray(r * H, (r + 1) * H), r * 3 * H + i * H);
+    bias?.set(await w.read(`${f.names[i]}.bias`, [H]), i * H);
+  }
+  return matMulAdd(ctx, { x, name: f.fusedName, weight: fused, bias, inDim: H, outDim: 3 * H });
+}
+
+/** torch LayerNorm over the last axis; `hasBias: false` for ModernBERT's bias-free norms. */
+export async function layerNorm(
+  ctx: Ctx,
+  x: string,
+  n: { name: string; onnxName: string; dim?: number; eps?: number; hasBias?: boolean },
+): Promise<string> {
+  const { g, w, cfg } = ctx;
+  const H = n.dim ?? cfg.hiddenSize;
+  const scale = g.weight(`${n.onnxName}.weight`, await w.read(`${n.name}.weight`, [H]), [H]);
+  const inputs = [x, scale];
+  if (n.hasBias !== false) inputs.push(g.weight(`${n.onnxName}.bias`, await w.read(`${n.name}.bias`, [H]), [H]));
+  return g.node('LayerNormalization', inputs, { axis: -1, epsilon: { float: n.eps ?? cfg.layerNormEps } });
+}
+
+/** [batch, seq, heads·headDim] → [batch, heads, seq, headDim] (perm [0,2,1,3]) or its K form [0,2,3,1]. */
+export function toHeads(g: OnnxGraphBuilder, t: string, heads: number, perm: number[]): string {
+  return g.node('Transpose', [g.node('Reshape', [t, g.constInt64([0, 0, heads, -1])])], { perm });
+}
+
+/** [batch, heads, seq, headDim] → [batch, seq, hidden]. */
+export function mergeHeads(g: OnnxGraphBuilder, t: string, hidden: number): string {
+  return g.node('Reshape', [g.node('Transpose', [t], { perm: [0, 2, 1, 3] }), g.constInt64([0, 0, hidden])]);
+}
+
+/**
+ * Scaled dot-product attention on a fused QKV projection [batch, seq, 3H], as transformers'
+ * eager path computes it: softmax(q·kᵀ/√d + scoreBias + mask)·v. `scoreBias` is an
+ * architecture's extra additive term (MPNet's relative position bias). `maskBias` is
+ * attentionBias()'s [batch, 1, 1, seq].
+ */
+export function selfAttention(
+  { g, cfg }: Ctx,
+  a: { qkv: string; maskBias: string; scoreBias?: string },
+): string {
+  const H = cfg.hiddenSize;
+  const heads = cfg.numHeads;
+  const headDim = H / heads;
+  const [q, k, v] = g.nodeOutputs('Split', [a.qkv, g.constInt64([H, H, H])], 3, { axis: -1 });
+  if (!a.scoreBias) {
+    // onnxruntime's fused kernel (it has CPU and CUDA ones) instead of the eager ops below,
+    // which its optimizer leaves unfused on this graph. Random RoBERTa-base on 2 CPU threads:
+    // session.run 1.05× as fast at load 1.5, 1.06–1.23× at load 7–10, outputs bit-identical.
+    // The same MASK_FILL goes to padding keys, from a [batch, seq] int32 mask of real tokens.
+    const keys = g.node('Cast', [g.node('Equal', [g.node('Squeeze', [a.maskBias, g.constInt64([1, 2])]), g.constFloat([0])])], { to: 6 });
+    return g.domainNode('com.microsoft', 'MultiHeadAttention', [q!, k!, v!, '', keys], {
+      num_heads: heads,
+      mask_filter_value: { float: MASK_FILL },
+    });
+  }
+  const splitHeads = g.constInt64([0, 0, heads, headDim]);
+  const heads4d = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, splitHeads])], { perm });
+  const qh = heads4d(q!, [0, 2, 1, 3]);
+  const kh = heads4d(k!, [0, 2, 3, 1]);
+  const vh = heads4d(v!, [0, 2, 1, 3]);
+
+  let scores = g.node('MatMul', [qh, kh]);
+  scores = g.node('Div', [scores, g.constFloat([Math.sqrt(headDim)])]);
+  if (a.scoreBias) scores = g.node('Add', [scores, a.scoreBias]);
+  scores = g.node('Add', [scores, a.maskBias]);
+  const probs = g.node('Softmax', [scores], { axis: -1 });
+  return g.node('Reshape', [
+    g.node('Transpose', [g.node('MatMul', [probs, vh])], { perm: [0, 2, 1, 3] }),
+    g.constInt64([0, 0, H]),
+  ]);
+}
+
+export function activation(g: OnnxGraphBuilder, act: HiddenAct, x: string): string {
+  if (act === 'relu') return g.node('Relu', [x]);
+  if (act === 'gelu') {
+    // Exact GELU, 0.5·x·(1 + erf(x/√2)), as torch.nn.functional.gelu computes it.
+    const erf = g.node('Erf', [g.node('Div', [x, g.constFloat([Math.SQRT2])])]);
+    return g.node('Mul', [g.node('Mul', [x, g.node('Add', [erf, g.constFloat([1])])]), g.constFloat([0.5])]);
+  }
+  // tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  const cube = g.node('Mul', [g.node('Mul', [x, x]), x]);
+  const inner = g.node('Mul', [
+    g.node('Add', [x, g.node('Mul', [cube, g.constFloat([0.044715])])]),
+    g.constFloat([Math.sqrt(2 / Math.PI)]),
+  ]);
+  const t = g.node('Tanh', [inner]);
+  return g.node('Mul', [g.node('Mul', [x, g.node('Add', [t, g.constFloat([1])])]), g.constFloat([0.5])]);
+}
+
+/** Sequence length of input_ids as a 1-element int64 tensor. */
+export function sequenceLength(g: OnnxGraphBuilder, inputIds: string): string {
+  return g.node('Gather', [g.node('Shape', [inputIds]), g.constInt64([1])], { axis: 0 });
+}
