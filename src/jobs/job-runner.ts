@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { JobFailedError, JobInactiveError, LeaseLostError } from './job-errors.js';
 import type { BatchContext, BatchRow, EmbedderSource, JobKind, JobRow, PlanContext } from './job-kind.js';
 import {
-  appendBatches, batchCounts, claimBatch, claimJob, commitBatch, failBatch, finishJob, getJob, markCancelled,
+  appendBatches, batchCounts, claimBatch, claimJob, commitBatch, failBatchAndJob, finishJob, getJob, markCancelled,
   releaseBatch, releaseJob, renewBatchLease, renewJobLease, saveJobState,
 } from './job-store.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -300,10 +300,14 @@ export class JobRunner {
     }
   }
 
-  /** A batch that cannot be done fails its job: what it would have written is missing. */
-  private async failBatchAndJob(batch: BatchRow, job: JobRow, kind: JobKind, detail: string): Promise<void> {
-    await failBatch(this.opts.db, batch, detail);
-    await this.failJob(job, kind, detail);
+  /**
+   * A batch that cannot be done fails its job: what it would have written is missing. The
+   * upload goes after the failed status (the two statuses must commit together); a crash in
+   * between leaves an upload no active job names, which the start-up sweep removes.
+   */
+  private async failBatchAndJob(batch: BatchRow, job: JobRow, _kind: JobKind, detail: string): Promise<void> {
+    // Not pending any more: another process finished it (done, or failed it and its job).
+    if (await failBatchAndJob(this.opts.db, batch, detail)) await this.cleanup(job);
   }
 
   private async failJob(job: JobRow, _kind: JobKind, detail: string): Promise<void> {

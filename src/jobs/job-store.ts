@@ -207,14 +207,29 @@ export async function releaseBatch(db: Database, batch: BatchRow, owner: string,
     .where(and(eq(jobBatches.id, batch.id), eq(jobBatches.leaseOwner, owner), eq(jobBatches.status, 'pending')));
 }
 
-/** Fails a pending batch for good (every record counted failed, with one error line); false when it was not pending. */
-export async function failBatch(db: Database, batch: BatchRow, detail: string): Promise<boolean> {
-  const rows = await db
-    .update(jobBatches)
-    .set({ status: 'failed', failed: batch.records, errors: [{ record: 0, detail: storable(detail) }], leaseOwner: null, leaseExpiresAt: null, finishedAt: new Date() })
-    .where(and(eq(jobBatches.id, batch.id), eq(jobBatches.status, 'pending')))
-    .returning({ id: jobBatches.id });
-  return rows.length > 0;
+/**
+ * Fails a pending batch for good (every record counted failed, with one error line) and its
+ * job with `detail`, in one transaction: failed apart, another process could find the job
+ * with no pending batch in between and complete it, reporting a job that lost a batch as
+ * completed. False when the batch was not pending.
+ */
+export async function failBatchAndJob(db: Database, batch: BatchRow, detail: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .update(jobBatches)
+      .set({ status: 'failed', failed: batch.records, errors: [{ record: 0, detail: storable(detail) }], leaseOwner: null, leaseExpiresAt: null, finishedAt: new Date() })
+      .where(and(eq(jobBatches.id, batch.id), eq(jobBatches.status, 'pending')))
+      .returning({ id: jobBatches.id });
+    if (rows.length === 0) return false;
+    await tx
+      .update(jobs)
+      .set({
+        status: 'failed', failed: sql`${jobs.failed} + ${batch.records}`, state: merged({ error: storable(detail) }),
+        finishedAt: new Date(), updatedAt: new Date(), leaseOwner: null, leaseExpiresAt: null,
+      })
+      .where(and(eq(jobs.id, batch.jobId), inArray(jobs.status, [...ACTIVE_STATUSES])));
+    return true;
+  });
 }
 
 /**
