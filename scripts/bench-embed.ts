@@ -1,5 +1,5 @@
 // Embedding throughput on a RoBERTa-base-sized random checkpoint, generated here at first run:
-//   npm run -s bench:embed [-- --json] [--texts 64] [--rounds 2] [--threads N] [--max-batch-tokens 1024]
+//   npm run -s bench:embed [-- --json] [--texts 64] [--rounds 2] [--threads N] [--max-batch-tokens 512]
 // engine_tokens_per_s: texts in, vectors out through the tokenizer, the batcher, the
 // worker-thread runner and pooling. raw_tokens_per_s: a bare onnxruntime session running the
 // very batches the engine formed, pre-tokenised and pre-padded (session.run time only).
@@ -10,6 +10,7 @@ import { availableParallelism, homedir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../src/embedding/convert/convert-checkpoint.js';
+import { defaultMaxBatchTokens } from '../src/embedding/load-embedder.js';
 import { OnnxEmbedder } from '../src/embedding/onnx-embedder.js';
 import { InProcessRunner, WorkerRunner, type InferenceRunner } from '../src/embedding/runtime/inference-runner.js';
 import { EncoderSession } from '../src/embedding/runtime/encoder-session.js';
@@ -25,7 +26,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     texts: { type: 'string' }, // 64, or 256 with --peer (the issue's figures)
     threads: { type: 'string', default: String(availableParallelism()) },
-    'max-batch-tokens': { type: 'string', default: '1024' },
+    'max-batch-tokens': { type: 'string', default: '0' }, // 0: the engine's CPU default
     inference: { type: 'string', default: 'worker' },
     rounds: { type: 'string', default: '2' },
     dir: { type: 'string', default: join(homedir(), '.cache', 'biovec', 'bench', 'roberta-base-random') },
@@ -37,7 +38,7 @@ const { values } = parseArgs({
 });
 values.texts ??= values.peer ? '256' : '64';
 const threads = Number(values.threads);
-const maxBatchTokens = Number(values['max-batch-tokens']);
+const maxBatchTokens = Number(values['max-batch-tokens']) || defaultMaxBatchTokens('cpu');
 const log = (m: string) => { if (!values.json) process.stderr.write(`${m}\n`); };
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -116,7 +117,8 @@ async function measureRaw(): Promise<number> {
   const session = await EncoderSession.create(onnxPath, { threads, executionProvider: 'cpu' });
   await session.run(toBatch(sequences.slice(0, 2)));
   const t0 = performance.now();
-  for (const b of prepared) await session.run(b);
+  // As the engine runs a CLS model: only the first token's last hidden state.
+  for (const b of prepared) await session.run({ ...b, firstTokenOnly: true });
   const seconds = (performance.now() - t0) / 1000;
   await session.close();
   return seconds;
@@ -187,7 +189,7 @@ async function runPeerBench(): Promise<void> {
     int8_vs_pytorch_fp32: ratio(best.biovec_int8, best.pytorch_fp32),
     int8_vs_pytorch_qint8: ratio(best.biovec_int8, best.pytorch_qint8),
     int8_vs_biovec_fp32: ratio(best.biovec_int8, best.biovec_fp32),
-    texts: texts.length, tokens: totalTokens, texts_source: source, threads, rounds,
+    texts: texts.length, tokens: totalTokens, texts_source: source, threads, rounds, max_batch_tokens: maxBatchTokens,
     model: 'random roberta-base (12x768)', pytorch: peers.version,
     cpu_flags: cpuFlags(),
     loadavg_1m_per_round: load.map((l) => Number(l[0]!.toFixed(2))),

@@ -37,7 +37,7 @@ export const configSchema = z.object({
   inference: z.enum(['worker', 'inline']).default('worker')
     .describe('Run inference on a worker thread (keeps the event loop free) or inline'),
   maxBatchTokens: int(0).default(0)
-    .describe('Padded tokens per inference batch (longest × rows); 0 = auto: 1024 on CPU, where larger batches only add padding, 16384 on CUDA'),
+    .describe('Padded tokens per inference batch (longest × rows); 0 = auto: 512 on CPU, where larger batches outgrow the caches, 16384 on CUDA'),
   maxBatchSize: int(1).default(64).describe('Rows per inference batch'),
   maxQueuedTokens: int(1).default(2_000_000).describe('Tokens waiting for inference before requests are refused (429)'),
   maxQueueWaitMs: int(1).default(30_000)

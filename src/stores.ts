@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
 import { EmbeddedIndex } from './vectors/adapters/embedded/embedded-index.js';
+import type { TuningOptions } from './vectors/adapters/embedded/embedded-collection.js';
 import { DEFAULT_AVG_DOC_LENGTH, QdrantIndex } from './vectors/adapters/qdrant-index.js';
 import { DEFAULT_BM25 } from './lexical/bm25.js';
 import type { VectorIndex } from './vectors/vector-index.js';
@@ -20,7 +21,7 @@ export interface Stores {
  * their URLs are set, else PGlite and the embedded index under the data dir) and applies
  * pending migrations.
  */
-export async function openStores(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'qdrantUrl' | 'qdrantApiKey' | 'qdrantTimeoutMs'> & Partial<Pick<Config, 'qdrantShardNumber' | 'qdrantReplicationFactor' | 'qdrantWriteConsistency' | 'lexicalK1' | 'lexicalB' | 'lexicalAvgDocLength'>>, opts: { migrate?: boolean } = {}): Promise<Stores> {
+export async function openStores(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'qdrantUrl' | 'qdrantApiKey' | 'qdrantTimeoutMs'> & Partial<Pick<Config, 'qdrantShardNumber' | 'qdrantReplicationFactor' | 'qdrantWriteConsistency' | 'lexicalK1' | 'lexicalB' | 'lexicalAvgDocLength'>>, opts: { migrate?: boolean; embeddedTuning?: Partial<TuningOptions> } = {}): Promise<Stores> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.databaseUrl ? undefined : join(config.dataDir, 'catalog') });
   try {
     if (opts.migrate !== false) await migrateDatabase(database);
@@ -35,7 +36,7 @@ export async function openStores(config: Pick<Config, 'dataDir' | 'databaseUrl' 
           writeConsistencyFactor: config.qdrantWriteConsistency || undefined,
           bm25: { ...bm25, avgDocLength: config.lexicalAvgDocLength ?? DEFAULT_AVG_DOC_LENGTH },
         })
-      : await EmbeddedIndex.openAt(join(config.dataDir, 'index'), { bm25 });
+      : await EmbeddedIndex.openAt(join(config.dataDir, 'index'), { bm25, ...opts.embeddedTuning });
     return {
       database,
       index,

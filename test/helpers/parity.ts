@@ -24,7 +24,11 @@ export async function measureModelParity(name: string, opts: { weights: 'safeten
       : (await convertCheckpoint({ modelDir: dir, cacheDir })).onnxPath;
     const session = await EncoderSession.create(onnxPath, { threads: 1, executionProvider: 'cpu' });
     const ref = await readReference(dir);
-    const { hidden, hiddenSize } = await session.run({ inputIds: ref.inputIds, attentionMask: ref.attentionMask, batch: ref.batch, sequence: ref.sequence });
+    const input = { inputIds: ref.inputIds, attentionMask: ref.attentionMask, batch: ref.batch, sequence: ref.sequence };
+    const { hidden, hiddenSize } = await session.run(input);
+    // CLS as the engine computes it for CLS models: our graphs run the last layer for token 0
+    // alone (positions 1); a third-party graph ignores the request (positions = sequence).
+    const first = await session.run({ ...input, firstTokenOnly: true });
     await session.close();
     let cls = 0;
     let mean = 0;
@@ -32,7 +36,8 @@ export async function measureModelParity(name: string, opts: { weights: 'safeten
       let length = 0;
       for (let t = 0; t < ref.sequence; t++) length += Number(ref.attentionMask[row * ref.sequence + t]);
       const common = { row, sequence: ref.sequence, hiddenSize, length };
-      cls = Math.max(cls, maxAbsDiff(poolRow({ ...common, hidden, pooling: 'cls' }), poolRow({ ...common, hidden: ref.hidden, pooling: 'cls' })));
+      const ours = poolRow({ ...common, sequence: first.positions, hidden: first.hidden, pooling: 'cls' });
+      cls = Math.max(cls, maxAbsDiff(ours, poolRow({ ...common, hidden: ref.hidden, pooling: 'cls' })));
       // The reference mean is computed here the way sentence-transformers does it:
       // sum(h · mask) / sum(mask) over all positions, on transformers' hidden states.
       const expected = new Float64Array(hiddenSize);

@@ -26,16 +26,22 @@ async function pooledOf(modelDir: string, ref: ArchReference, quantize: 'none' |
   try {
     const batch = ref.input_ids.length;
     const sequence = ref.input_ids[0]!.length;
-    const { hidden, hiddenSize } = await session.run({
+    const input = {
       inputIds: BigInt64Array.from(ref.input_ids.flat(), BigInt),
       attentionMask: BigInt64Array.from(ref.attention_mask.flat(), BigInt),
       batch,
       sequence,
-    });
+    };
+    const all = await session.run(input);
+    // CLS comes from the graph's first-token-only path (the last layer computed for token 0
+    // alone), as the engine runs CLS models; mean needs every position.
+    const first = await session.run({ ...input, firstTokenOnly: true });
+    expect([all.positions, first.positions]).toEqual([sequence, 1]);
     const out = { cls: [] as number[], mean: [] as number[] };
     for (let row = 0; row < batch; row++) {
       const length = ref.attention_mask[row]!.reduce((a, b) => a + b, 0);
-      for (const pooling of ['cls', 'mean'] as const) out[pooling].push(...poolRow({ hidden, row, sequence, hiddenSize, length, pooling }));
+      out.cls.push(...poolRow({ hidden: first.hidden, row, sequence: 1, hiddenSize: first.hiddenSize, length, pooling: 'cls' }));
+      out.mean.push(...poolRow({ hidden: all.hidden, row, sequence, hiddenSize: all.hiddenSize, length, pooling: 'mean' }));
     }
     return out;
   } finally {

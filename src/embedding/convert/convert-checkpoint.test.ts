@@ -10,6 +10,7 @@ import { ModelError } from '../../lib/errors.js';
 import { loadEmbedder } from '../load-embedder.js';
 import { convertCheckpoint } from './convert-checkpoint.js';
 import { MASK_FILL } from './graph-ops.js';
+import { EncoderSession } from '../runtime/encoder-session.js';
 
 // Tolerance from the issue: fp32 outputs within 1e-4 of transformers' (we see ~1e-6).
 const TOLERANCE = 1e-4;
@@ -83,6 +84,38 @@ describe('convertCheckpoint', () => {
       alone!.vector.forEach((v, i) => expect(Math.abs(v - padded!.vector[i]!)).toBeLessThan(1e-5));
     } finally {
       await embedder.close();
+    }
+  });
+
+  it('runs the last layer at the output positions only: for CLS, token 0 alone, with the full run\'s vector', async () => {
+    const { onnxPath } = await convertCheckpoint({ modelDir: fixtureModel('tiny-roberta'), cacheDir });
+    const graph = onnxProto.onnx.ModelProto.decode(await readFile(onnxPath)).graph!;
+    const layers = JSON.parse(await readFile(join(fixtureModel('tiny-roberta'), 'config.json'), 'utf8')).num_hidden_layers as number;
+    expect(graph.input!.map((i) => i.name)).toEqual(['input_ids', 'attention_mask', 'output_positions']);
+    const weights = new Set(graph.initializer!.map((t) => t.name!));
+    const last = `encoder.layer.${layers - 1}.attention.self`;
+    // Q is projected from the gathered positions; K and V from every token.
+    expect([weights.has(`${last}.qkv.weight_t`), weights.has(`${last}.query.weight_t`), weights.has(`${last}.kv.weight_t`)]).toEqual([false, true, true]);
+    expect(weights.has(`encoder.layer.${layers - 2}.attention.self.qkv.weight_t`)).toBe(true);
+
+    const session = await EncoderSession.create(onnxPath, { threads: 1, executionProvider: 'cpu' });
+    try {
+      // Two rows of different lengths: row 1 is padded, so masking is exercised too.
+      const rows = [[0, 314, 232, 4, 2], [0, 613, 2]];
+      const sequence = 5;
+      const inputIds = BigInt64Array.from(rows.flatMap((r) => [...r, ...Array(sequence - r.length).fill(1)]), BigInt);
+      const attentionMask = BigInt64Array.from(rows.flatMap((r) => [...r.map(() => 1), ...Array(sequence - r.length).fill(0)]), BigInt);
+      const all = await session.run({ inputIds, attentionMask, batch: 2, sequence });
+      const first = await session.run({ inputIds, attentionMask, batch: 2, sequence, firstTokenOnly: true });
+      expect([all.positions, first.positions]).toEqual([sequence, 1]);
+      expect(first.hidden).toHaveLength(2 * all.hiddenSize);
+      for (let row = 0; row < 2; row++) {
+        const full = all.hidden.subarray(row * sequence * all.hiddenSize, (row * sequence + 1) * all.hiddenSize);
+        const cls = first.hidden.subarray(row * first.hiddenSize, (row + 1) * first.hiddenSize);
+        full.forEach((v, i) => expect(Math.abs(v - cls[i]!)).toBeLessThan(1e-6));
+      }
+    } finally {
+      await session.close();
     }
   });
 

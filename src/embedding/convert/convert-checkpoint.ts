@@ -10,7 +10,7 @@ import { openModelWeights } from './open-weights.js';
 import { requireCheckpoint } from './weights-source.js';
 
 /** Bump when the emitted graph changes: it is part of the cache key, so old graphs are rebuilt. */
-export const CONVERTER_VERSION = 2; // 2: com.microsoft MultiHeadAttention
+export const CONVERTER_VERSION = 3; // 2: com.microsoft MultiHeadAttention; 3: output_positions (CLS-only last layer)
 
 /**
  * Linears left in fp32 by --quantize int8, chosen from real-model figures (issue 14, 600

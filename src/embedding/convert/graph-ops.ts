@@ -19,6 +19,17 @@ export interface Ctx {
   w: EncoderWeights;
   cfg: EncoderConfig;
   opts: GraphOptions;
+  /**
+   * The `output_positions` input ([P] int64): the sequence positions whose last hidden state
+   * the graph returns, the same for every row. A builder may compute its last layer for those
+   * rows only (keys and values still come from every token).
+   */
+  positions: string;
+}
+
+/** x [batch, seq, H] at `positions` [P] → [batch, P, H]. */
+export function atPositions(g: OnnxGraphBuilder, x: string, positions: string): string {
+  return g.node('Gather', [x, positions], { axis: 1 });
 }
 
 /** [batch, 1, 1, seq] additive bias: 0 for real tokens, MASK_FILL for padding. */
@@ -77,22 +88,35 @@ export function matMulAdd(
   return bName ? g.node('Add', [product, bName]) : product;
 }
 
-/** One [in, 3·out] MatMul instead of three: fewer, larger GEMMs run faster. */
-export async function fusedQkv(
+/**
+ * Square [H, H] linears side by side as one [H, n·H] MatMul (Q, K and V: fewer, larger GEMMs
+ * run faster); the outputs are concatenated along the last axis in `names` order.
+ */
+export async function fusedLinears(
+  ctx: Ctx,
+  x: string,
+  f: { names: readonly string[]; fusedName: string; dim: number; hasBias?: boolean },
+): Promise<string> {
+  const { w } = ctx;
+  const H = f.dim;
+  const n = f.names.length;
+  const fused = new Float32Array(H * n * H);
+  const bias = f.hasBias === false ? undefined : new Float32Array(n * H);
+  for (let i = 0; i < n; i++) {
+    const wt = transpose2d(await w.read(`${f.names[i]}.weight`, [H, H]), H, H); // [in, out]
+    for (let r = 0; r < H; r++) fused.set(wt.subarray(r * H, (r + 1) * H), r * n * H + i * H);
+    bias?.set(await w.read(`${f.names[i]}.bias`, [H]), i * H);
+  }
+  return matMulAdd(ctx, { x, name: f.fusedName, weight: fused, bias, inDim: H, outDim: n * H });
+}
+
+/** One [in, 3·out] MatMul for Q, K and V. */
+export function fusedQkv(
   ctx: Ctx,
   x: string,
   f: { names: readonly [string, string, string]; fusedName: string; dim: number; hasBias?: boolean },
 ): Promise<string> {
-  const { w } = ctx;
-  const H = f.dim;
-  const fused = new Float32Array(H * 3 * H);
-  const bias = f.hasBias === false ? undefined : new Float32Array(3 * H);
-  for (let i = 0; i < 3; i++) {
-    const wt = transpose2d(await w.read(`${f.names[i]}.weight`, [H, H]), H, H); // [in, out]
-    for (let r = 0; r < H; r++) fused.set(wt.subarray(r * H, (r + 1) * H), r * 3 * H + i * H);
-    bias?.set(await w.read(`${f.names[i]}.bias`, [H]), i * H);
-  }
-  return matMulAdd(ctx, { x, name: f.fusedName, weight: fused, bias, inDim: H, outDim: 3 * H });
+  return fusedLinears(ctx, x, f);
 }
 
 /** torch LayerNorm over the last axis; `hasBias: false` for ModernBERT's bias-free norms. */
@@ -126,24 +150,15 @@ export function mergeHeads(g: OnnxGraphBuilder, t: string, hidden: number): stri
  * attentionBias()'s [batch, 1, 1, seq].
  */
 export function selfAttention(
-  { g, cfg }: Ctx,
+  ctx: Ctx,
   a: { qkv: string; maskBias: string; scoreBias?: string },
 ): string {
+  const { g, cfg } = ctx;
   const H = cfg.hiddenSize;
   const heads = cfg.numHeads;
   const headDim = H / heads;
   const [q, k, v] = g.nodeOutputs('Split', [a.qkv, g.constInt64([H, H, H])], 3, { axis: -1 });
-  if (!a.scoreBias) {
-    // onnxruntime's fused kernel (it has CPU and CUDA ones) instead of the eager ops below,
-    // which its optimizer leaves unfused on this graph. Random RoBERTa-base on 2 CPU threads:
-    // session.run 1.05× as fast at load 1.5, 1.06–1.23× at load 7–10, outputs bit-identical.
-    // The same MASK_FILL goes to padding keys, from a [batch, seq] int32 mask of real tokens.
-    const keys = g.node('Cast', [g.node('Equal', [g.node('Squeeze', [a.maskBias, g.constInt64([1, 2])]), g.constFloat([0])])], { to: 6 });
-    return g.domainNode('com.microsoft', 'MultiHeadAttention', [q!, k!, v!, '', keys], {
-      num_heads: heads,
-      mask_filter_value: { float: MASK_FILL },
-    });
-  }
+  if (!a.scoreBias) return fusedAttention(ctx, q!, k!, v!, a.maskBias);
   const splitHeads = g.constInt64([0, 0, heads, headDim]);
   const heads4d = (t: string, perm: number[]) => g.node('Transpose', [g.node('Reshape', [t, splitHeads])], { perm });
   const qh = heads4d(q!, [0, 2, 1, 3]);
@@ -159,6 +174,32 @@ export function selfAttention(
     g.node('Transpose', [g.node('MatMul', [probs, vh])], { perm: [0, 2, 1, 3] }),
     g.constInt64([0, 0, H]),
   ]);
+}
+
+/**
+ * Attention for queries at some positions only ([batch, P, H]) over every key and value
+ * (`kv`: the fused [batch, seq, 2H] K and V projection): what the last layer needs when only
+ * those positions' hidden states are returned.
+ */
+export function attentionAtPositions(ctx: Ctx, a: { q: string; kv: string; maskBias: string }): string {
+  const H = ctx.cfg.hiddenSize;
+  const [k, v] = ctx.g.nodeOutputs('Split', [a.kv, ctx.g.constInt64([H, H])], 2, { axis: -1 });
+  return fusedAttention(ctx, a.q, k!, v!, a.maskBias);
+}
+
+/**
+ * onnxruntime's fused kernel (it has CPU and CUDA ones) instead of the eager ops in
+ * selfAttention, which its optimizer leaves unfused on this graph. Random RoBERTa-base on 2
+ * CPU threads: session.run 1.05× as fast at load 1.5, 1.06–1.23× at load 7–10, outputs
+ * bit-identical. The same MASK_FILL goes to padding keys, from a [batch, seq] int32 mask of
+ * real tokens. Queries may be fewer than keys.
+ */
+function fusedAttention({ g, cfg }: Ctx, q: string, k: string, v: string, maskBias: string): string {
+  const keys = g.node('Cast', [g.node('Equal', [g.node('Squeeze', [maskBias, g.constInt64([1, 2])]), g.constFloat([0])])], { to: 6 });
+  return g.domainNode('com.microsoft', 'MultiHeadAttention', [q, k, v, '', keys], {
+    num_heads: cfg.numHeads,
+    mask_filter_value: { float: MASK_FILL },
+  });
 }
 
 export function activation(g: OnnxGraphBuilder, act: HiddenAct, x: string): string {

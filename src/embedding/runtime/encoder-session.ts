@@ -22,24 +22,32 @@ export interface EncoderBatch {
   attentionMask: BigInt64Array;
   batch: number;
   sequence: number;
+  /**
+   * Only the first token's hidden state is wanted (CLS pooling). A graph of ours then skips
+   * most of its last layer; any other graph computes every position as before.
+   */
+  firstTokenOnly?: boolean;
 }
 
 export interface EncoderOutput {
-  /** last_hidden_state, row-major [batch, sequence, hidden]. */
+  /** last_hidden_state, row-major [batch, positions, hidden]. */
   hidden: Float32Array;
   hiddenSize: number;
+  /** Positions per row in `hidden`: 1 when firstTokenOnly was honoured, else the sequence length. */
+  positions: number;
 }
 
 /**
- * One onnxruntime session over an encoder graph: ours (converted from safetensors) or a
- * third-party export (`input_ids`, `attention_mask`, optionally `token_type_ids` in;
- * `last_hidden_state` or a rank-3 first output out).
+ * One onnxruntime session over an encoder graph: ours (converted from safetensors, with an
+ * `output_positions` input) or a third-party export (`input_ids`, `attention_mask`, optionally
+ * `token_type_ids` in; `last_hidden_state` or a rank-3 first output out).
  */
 export class EncoderSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly outputName: string,
     private readonly needsTokenTypes: boolean,
+    private readonly takesPositions: boolean,
   ) {}
 
   /** Throws ModelError when the file is not a loadable encoder graph. */
@@ -65,7 +73,7 @@ export class EncoderSession {
     }
     const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0];
     if (!outputName) throw new ModelError(`${onnxPath} has no outputs`);
-    return new EncoderSession(session, outputName, session.inputNames.includes('token_type_ids'));
+    return new EncoderSession(session, outputName, session.inputNames.includes('token_type_ids'), session.inputNames.includes('output_positions'));
   }
 
   async run(batch: EncoderBatch): Promise<EncoderOutput> {
@@ -77,12 +85,16 @@ export class EncoderSession {
     if (this.needsTokenTypes) {
       feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), dims);
     }
+    if (this.takesPositions) {
+      const positions = batch.firstTokenOnly ? BigInt64Array.of(0n) : BigInt64Array.from({ length: batch.sequence }, (_, t) => BigInt(t));
+      feeds.output_positions = new ort.Tensor('int64', positions, [positions.length]);
+    }
     const result = await this.session.run(feeds, [this.outputName]);
     const out = result[this.outputName];
     if (!out || out.dims.length !== 3 || out.type !== 'float32') {
       throw new ModelError(`output ${this.outputName} is not a float [batch, sequence, hidden] tensor`);
     }
-    return { hidden: out.data as Float32Array, hiddenSize: Number(out.dims[2]) };
+    return { hidden: out.data as Float32Array, hiddenSize: Number(out.dims[2]), positions: Number(out.dims[1]) };
   }
 
   async close(): Promise<void> {

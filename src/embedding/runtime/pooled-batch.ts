@@ -28,7 +28,8 @@ export const rowValues = (req: Pick<PooledRequest, 'lengths' | 'tokenRows'>, row
 
 /** Runs a padded batch and pools each row; shared by the in-process and worker runners. */
 export async function runPooled(session: EncoderSession, req: PooledRequest): Promise<PooledResult> {
-  const { hidden, hiddenSize } = await session.run(req);
+  const firstTokenOnly = req.pooling === 'cls' && !req.tokenRows;
+  const { hidden, hiddenSize, positions } = await session.run({ ...req, firstTokenOnly });
   let total = 0;
   for (let row = 0; row < req.batch; row++) total += rowValues(req, row, hiddenSize);
   const vectors = new Float32Array(total);
@@ -37,10 +38,10 @@ export async function runPooled(session: EncoderSession, req: PooledRequest): Pr
     const length = req.lengths[row]!;
     if (req.tokenRows?.[row]) {
       // Right padding: a row's real tokens are the first `length` positions, contiguous.
-      const base = row * req.sequence * hiddenSize;
+      const base = row * positions * hiddenSize;
       vectors.set(hidden.subarray(base, base + length * hiddenSize), offset);
     } else {
-      vectors.set(poolRow({ hidden, row, sequence: req.sequence, hiddenSize, length, pooling: req.pooling }), offset);
+      vectors.set(poolRow({ hidden, row, sequence: positions, hiddenSize, length, pooling: req.pooling }), offset);
     }
     offset += rowValues(req, row, hiddenSize);
   }

@@ -1,5 +1,5 @@
 import { attentionBias, linear, type Ctx } from '../graph-ops.js';
-import { bertEmbeddings, bertLayer } from './bert.js';
+import { bertEmbeddings, bertLayers } from './bert.js';
 
 /**
  * ELECTRA's discriminator encoder (ElectraModel): BERT's embeddings at embedding_size, projected
@@ -11,9 +11,5 @@ export async function buildElectra(ctx: Ctx, inputIds: string, attentionMask: st
   const E = cfg.embeddingSize ?? cfg.hiddenSize;
   let hidden = await bertEmbeddings(ctx, inputIds, E);
   if (E !== cfg.hiddenSize) hidden = await linear(ctx, hidden, { name: 'embeddings_project', inDim: E, outDim: cfg.hiddenSize });
-  const maskBias = attentionBias(ctx, attentionMask);
-  for (let layer = 0; layer < cfg.numLayers; layer++) {
-    hidden = await bertLayer(ctx, `encoder.layer.${layer}`, hidden, maskBias);
-  }
-  return hidden;
+  return bertLayers(ctx, hidden, attentionBias(ctx, attentionMask));
 }
