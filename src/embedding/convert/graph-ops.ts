@@ -188,6 +188,28 @@ export function attentionAtPositions(ctx: Ctx, a: { q: string; kv: string; maskB
 }
 
 /**
+ * A layer's attention from its Q, K and V linears (`prefix` names the fused weights). With
+ * `positions`, queries only at those positions over every key and value, and the residual
+ * gathered to match: `residual` is what the layer adds the attention output to.
+ */
+export async function layerAttention(
+  ctx: Ctx,
+  x: string,
+  a: { names: readonly [string, string, string]; prefix: string; maskBias: string; positions?: string },
+): Promise<{ context: string; residual: string }> {
+  const H = ctx.cfg.hiddenSize;
+  const [qName, kName, vName] = a.names;
+  if (!a.positions) {
+    const qkv = await fusedQkv(ctx, x, { names: a.names, fusedName: `${a.prefix}.qkv`, dim: H });
+    return { context: selfAttention(ctx, { qkv, maskBias: a.maskBias }), residual: x };
+  }
+  const residual = atPositions(ctx.g, x, a.positions);
+  const q = await linear(ctx, residual, { name: qName, inDim: H, outDim: H });
+  const kv = await fusedLinears(ctx, x, { names: [kName, vName], fusedName: `${a.prefix}.kv`, dim: H });
+  return { context: attentionAtPositions(ctx, { q, kv, maskBias: a.maskBias }), residual };
+}
+
+/**
  * onnxruntime's fused kernel (it has CPU and CUDA ones) instead of the eager ops in
  * selfAttention, which its optimizer leaves unfused on this graph. Random RoBERTa-base on 2
  * CPU threads: session.run 1.05× as fast at load 1.5, 1.06–1.23× at load 7–10, outputs

@@ -1,4 +1,4 @@
-import { activation, atPositions, attentionAtPositions, attentionBias, fusedLinears, fusedQkv, layerNorm, linear, paddedPositions, selfAttention, sequentialPositions, type Ctx } from '../graph-ops.js';
+import { activation, attentionBias, layerAttention, layerNorm, linear, paddedPositions, sequentialPositions, type Ctx } from '../graph-ops.js';
 
 /**
  * BERT and RoBERTa (and XLM-R, CamemBERT): post-norm layers with a fused QKV, learned absolute
@@ -47,17 +47,7 @@ export async function bertLayer(ctx: Ctx, p: string, x: string, maskBias: string
   const { g, cfg } = ctx;
   const H = cfg.hiddenSize;
   const self = `${p}.attention.self`;
-  let context: string;
-  let residual = x;
-  if (positions) {
-    residual = atPositions(g, x, positions);
-    const q = await linear(ctx, residual, { name: `${self}.query`, inDim: H, outDim: H });
-    const kv = await fusedLinears(ctx, x, { names: [`${self}.key`, `${self}.value`], fusedName: `${self}.kv`, dim: H });
-    context = attentionAtPositions(ctx, { q, kv, maskBias });
-  } else {
-    const qkv = await fusedQkv(ctx, x, { names: [`${self}.query`, `${self}.key`, `${self}.value`], fusedName: `${self}.qkv`, dim: H });
-    context = selfAttention(ctx, { qkv, maskBias });
-  }
+  const { context, residual } = await layerAttention(ctx, x, { names: [`${self}.query`, `${self}.key`, `${self}.value`], prefix: self, maskBias, positions });
 
   const attnOut = await linear(ctx, context, { name: `${p}.attention.output.dense`, inDim: H, outDim: H });
   const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, residual]), { name: `${p}.attention.output.LayerNorm`, onnxName: `${p}.attn_ln` });

@@ -1,4 +1,4 @@
-import { activation, atPositions, attentionAtPositions, attentionBias, fusedLinears, fusedQkv, layerNorm, linear, selfAttention, sequentialPositions, type Ctx } from '../graph-ops.js';
+import { activation, attentionBias, layerAttention, layerNorm, linear, sequentialPositions, type Ctx } from '../graph-ops.js';
 
 /** DistilBERT hard-codes its LayerNorm epsilon (config.json has none). */
 const DISTILBERT_LN_EPS = 1e-12;
@@ -21,18 +21,9 @@ export async function buildDistilbert(ctx: Ctx, inputIds: string, attentionMask:
   for (let layer = 0; layer < cfg.numLayers; layer++) {
     const p = `transformer.layer.${layer}`;
     const a = `${p}.attention`;
-    let context: string;
-    let residual = hidden;
-    if (layer === cfg.numLayers - 1) {
-      // The last layer only at the returned positions, as bertLayer does.
-      residual = atPositions(g, hidden, ctx.positions);
-      const q = await linear(ctx, residual, { name: `${a}.q_lin`, inDim: H, outDim: H });
-      const kv = await fusedLinears(ctx, hidden, { names: [`${a}.k_lin`, `${a}.v_lin`], fusedName: `${a}.kv`, dim: H });
-      context = attentionAtPositions(ctx, { q, kv, maskBias });
-    } else {
-      const qkv = await fusedQkv(ctx, hidden, { names: [`${a}.q_lin`, `${a}.k_lin`, `${a}.v_lin`], fusedName: `${a}.qkv`, dim: H });
-      context = selfAttention(ctx, { qkv, maskBias });
-    }
+    // The last layer only at the returned positions, as bertLayer does.
+    const positions = layer === cfg.numLayers - 1 ? ctx.positions : undefined;
+    const { context, residual } = await layerAttention(ctx, hidden, { names: [`${a}.q_lin`, `${a}.k_lin`, `${a}.v_lin`], prefix: a, maskBias, positions });
     const attnOut = await linear(ctx, context, { name: `${a}.out_lin`, inDim: H, outDim: H });
     const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, residual]), { name: `${p}.sa_layer_norm`, onnxName: `${p}.attn_ln`, eps });
     const up = await linear(ctx, attnNorm, { name: `${p}.ffn.lin1`, inDim: H, outDim: cfg.intermediateSize });
