@@ -2,10 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliProcesses, killWorkerMidBatch, until, type CliProcesses } from './helpers/cli-processes.js';
-import { openTestDatabase, type TestDatabase } from './helpers/database.js';
+import { killWorkerMidBatch, sharedPostgresRig, until } from './helpers/cli-processes.js';
 import { REPO_ROOT, fixtureModel } from './helpers/fixtures.js';
 
 /**
@@ -21,31 +19,15 @@ const QDRANT_URL = process.env.QDRANT_URL;
 const SKIP = !DATABASE_URL ? 'needs TEST_DATABASE_URL (a Postgres the processes share)' : '';
 const RECORDS = 5000;
 
-let work: string;
-let db: TestDatabase;
-let admin: pg.Client;
-let cli: CliProcesses;
 const collection = `mp_${Math.random().toString(36).slice(2, 10)}`;
 
 const abstract = (i: number) => `record ${i}: ${Array.from({ length: 60 }, (_, w) => ['aspirin', 'platelet', 'statin', 'lipid', 'kinase', 'tumour', 'insulin', 'receptor'][(i * 7 + w) % 8]).join(' ')}`;
 
 describe.skipIf(SKIP !== '')(`jobs across processes on one Postgres, ${QDRANT_URL ? 'on Qdrant' : 'on embedded indexes'} ${SKIP ? `(skipped: ${SKIP})` : ''}`, () => {
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'biovec-mp-'));
-    db = await openTestDatabase('postgres');
-    admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-    cli = cliProcesses({ work, databaseUrl: db.url!, qdrantUrl: QDRANT_URL, collection });
-  });
-  afterAll(async () => {
-    await cli?.killAll();
-    await admin?.end();
-    await db?.cleanup();
-    await rm(work, { recursive: true, force: true });
-    if (QDRANT_URL) await fetch(`${QDRANT_URL}/collections/${collection}__v1`, { method: 'DELETE' }).catch(() => undefined);
-  });
+  const rig = sharedPostgresRig({ prefix: 'biovec-mp-', collection, qdrantUrl: QDRANT_URL, qdrantVersions: [1] });
 
   it('a starting replica takes over a job whose lease expired, and never touches one another live process holds, nor its upload', async () => {
+    const { work, admin, cli } = rig;
     // The schema comes from the first replica's migrations; the jobs are planted before the second starts.
     const first = await cli.serve();
     const [{ id: collectionId }] = (await admin.query('select id from collections where name = $1', [collection])).rows;
@@ -84,6 +66,7 @@ describe.skipIf(SKIP !== '')(`jobs across processes on one Postgres, ${QDRANT_UR
   });
 
   it('imports every record exactly once with two replicas and two embedding workers while one worker is SIGKILLed mid-batch, again and again', async () => {
+    const { work, admin, cli } = rig;
     // Without Qdrant each replica's embedded index is its own: only replica 0 applies the outbox.
     const replica0 = join(work, 'replica-0');
     const api = [await cli.serve({ BIOVEC_EMBED_BATCHES: '0', BIOVEC_DATA_DIR: replica0 }), await cli.serve({ BIOVEC_EMBED_BATCHES: '0', ...(QDRANT_URL ? {} : { BIOVEC_APPLY_OUTBOX: 'false' }) })];

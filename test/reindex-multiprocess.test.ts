@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliProcesses, killWorkerMidBatch, until, type CliProcesses } from './helpers/cli-processes.js';
-import { openTestDatabase, type TestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { killWorkerMidBatch, sharedPostgresRig, until } from './helpers/cli-processes.js';
 import { fixtureModel } from './helpers/fixtures.js';
 
 /**
@@ -20,32 +16,16 @@ const QDRANT_URL = process.env.QDRANT_URL;
 const SKIP = !DATABASE_URL ? 'needs TEST_DATABASE_URL (a Postgres the processes share)' : '';
 const DOCS = 3000;
 
-let work: string;
-let db: TestDatabase;
-let admin: pg.Client;
-let cli: CliProcesses;
 const collection = `rx_${Math.random().toString(36).slice(2, 10)}`;
 
 const WORDS = ['aspirin', 'platelet', 'statin', 'lipid', 'kinase', 'tumour', 'insulin', 'receptor', 'cytokine', 'neuron'];
 const abstract = (i: number) => `record ${i}: ${Array.from({ length: 40 }, (_, w) => WORDS[(i * 7 + w * 3) % WORDS.length]).join(' ')}`;
 
 describe.skipIf(SKIP !== '')(`a re-index across processes on one Postgres, ${QDRANT_URL ? 'on Qdrant' : 'on embedded indexes'} ${SKIP ? `(skipped: ${SKIP})` : ''}`, () => {
-  beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'biovec-rx-'));
-    db = await openTestDatabase('postgres');
-    admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-    cli = cliProcesses({ work, databaseUrl: db.url!, qdrantUrl: QDRANT_URL, collection });
-  });
-  afterAll(async () => {
-    await cli?.killAll();
-    await admin?.end();
-    await db?.cleanup();
-    await rm(work, { recursive: true, force: true });
-    if (QDRANT_URL) for (const v of [1, 2]) await fetch(`${QDRANT_URL}/collections/${collection}__v${v}`, { method: 'DELETE' }).catch(() => undefined);
-  });
+  const rig = sharedPostgresRig({ prefix: 'biovec-rx-', collection, qdrantUrl: QDRANT_URL, qdrantVersions: [1, 2] });
 
   it('embeds every document exactly once into the new version while a worker is SIGKILLed mid-batch, then switches', async () => {
+    const { work, admin, cli } = rig;
     const replica0 = join(work, 'replica-0');
     const api = [await cli.serve({ BIOVEC_EMBED_BATCHES: '0', BIOVEC_DATA_DIR: replica0 }), await cli.serve({ BIOVEC_EMBED_BATCHES: '0', ...(QDRANT_URL ? {} : { BIOVEC_APPLY_OUTBOX: 'false' }) })];
     // Searches go to a replica whose index is the one written: either on Qdrant, replica 0 else.

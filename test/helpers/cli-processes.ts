@@ -1,5 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { openTestDatabase, type TestDatabase } from './database.js';
 import { REPO_ROOT, fixtureModel } from './fixtures.js';
 import { runTsx, type Run } from './run-tsx.js';
 
@@ -29,6 +34,43 @@ export interface CliProcesses {
   run(args: string[], extraEnv?: Record<string, string>): Promise<Run>;
   /** SIGKILLs whatever still runs. */
   killAll(): Promise<void>;
+}
+
+/** What a multi-process suite works with, filled in by its beforeAll. */
+export interface SharedPostgresRig {
+  /** Scratch directory: HOME, caches, uploads and data dirs of every process. */
+  work: string;
+  db: TestDatabase;
+  /** A plain client on the shared database, for planting and checking rows. */
+  admin: pg.Client;
+  cli: CliProcesses;
+}
+
+/**
+ * Registers a suite's set-up and teardown (call it inside `describe`): a fresh Postgres
+ * database, a scratch dir, an admin client and the process harness; afterwards every process
+ * is killed, and on Qdrant the collection's `<collection>__v<N>` for each of `qdrantVersions`
+ * is deleted.
+ */
+export function sharedPostgresRig(opts: { prefix: string; collection: string; qdrantUrl?: string; qdrantVersions: number[] }): SharedPostgresRig {
+  const rig = {} as SharedPostgresRig;
+  beforeAll(async () => {
+    rig.work = await mkdtemp(join(tmpdir(), opts.prefix));
+    rig.db = await openTestDatabase('postgres');
+    rig.admin = new pg.Client({ connectionString: rig.db.url });
+    await rig.admin.connect();
+    rig.cli = cliProcesses({ work: rig.work, databaseUrl: rig.db.url!, qdrantUrl: opts.qdrantUrl, collection: opts.collection });
+  });
+  afterAll(async () => {
+    await rig.cli?.killAll();
+    await rig.admin?.end();
+    await rig.db?.cleanup();
+    if (rig.work) await rm(rig.work, { recursive: true, force: true });
+    if (opts.qdrantUrl) {
+      for (const v of opts.qdrantVersions) await fetch(`${opts.qdrantUrl}/collections/${opts.collection}__v${v}`, { method: 'DELETE' }).catch(() => undefined);
+    }
+  });
+  return rig;
 }
 
 export function cliProcesses(opts: { work: string; databaseUrl: string; qdrantUrl?: string; collection: string }): CliProcesses {
