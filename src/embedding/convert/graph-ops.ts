@@ -110,14 +110,6 @@ export async function fusedLinears(
   return matMulAdd(ctx, { x, name: f.fusedName, weight: fused, bias, inDim: H, outDim: n * H });
 }
 
-/** One [in, 3·out] MatMul for Q, K and V. */
-export function fusedQkv(
-  ctx: Ctx,
-  x: string,
-  f: { names: readonly [string, string, string]; fusedName: string; dim: number; hasBias?: boolean },
-): Promise<string> {
-  return fusedLinears(ctx, x, f);
-}
 
 /** torch LayerNorm over the last axis; `hasBias: false` for ModernBERT's bias-free norms. */
 export async function layerNorm(
@@ -181,7 +173,7 @@ export function selfAttention(
  * (`kv`: the fused [batch, seq, 2H] K and V projection): what the last layer needs when only
  * those positions' hidden states are returned.
  */
-export function attentionAtPositions(ctx: Ctx, a: { q: string; kv: string; maskBias: string }): string {
+function attentionAtPositions(ctx: Ctx, a: { q: string; kv: string; maskBias: string }): string {
   const H = ctx.cfg.hiddenSize;
   const [k, v] = ctx.g.nodeOutputs('Split', [a.kv, ctx.g.constInt64([H, H])], 2, { axis: -1 });
   return fusedAttention(ctx, a.q, k!, v!, a.maskBias);
@@ -200,7 +192,7 @@ export async function layerAttention(
   const H = ctx.cfg.hiddenSize;
   const [qName, kName, vName] = a.names;
   if (!a.positions) {
-    const qkv = await fusedQkv(ctx, x, { names: a.names, fusedName: `${a.prefix}.qkv`, dim: H });
+    const qkv = await fusedLinears(ctx, x, { names: a.names, fusedName: `${a.prefix}.qkv`, dim: H });
     return { context: selfAttention(ctx, { qkv, maskBias: a.maskBias }), residual: x };
   }
   const residual = atPositions(ctx.g, x, a.positions);

@@ -1,4 +1,4 @@
-import { activation, attentionBias, fusedQkv, layerNorm, linear, paddedPositions, selfAttention, sequenceLength, type Ctx } from '../graph-ops.js';
+import { activation, attentionBias, fusedLinears, layerNorm, linear, paddedPositions, selfAttention, sequenceLength, type Ctx } from '../graph-ops.js';
 
 /**
  * MPNet (transformers' MPNetModel): RoBERTa-style padded positions without token types, and a
@@ -20,7 +20,7 @@ export async function buildMpnet(ctx: Ctx, inputIds: string, attentionMask: stri
   for (let layer = 0; layer < cfg.numLayers; layer++) {
     const p = `encoder.layer.${layer}`;
     const attn = `${p}.attention.attn`;
-    const qkv = await fusedQkv(ctx, hidden, { names: [`${attn}.q`, `${attn}.k`, `${attn}.v`], fusedName: `${attn}.qkv`, dim: H });
+    const qkv = await fusedLinears(ctx, hidden, { names: [`${attn}.q`, `${attn}.k`, `${attn}.v`], fusedName: `${attn}.qkv`, dim: H });
     const context = selfAttention(ctx, { qkv, maskBias, scoreBias: positionBias });
     const attnOut = await linear(ctx, context, { name: `${attn}.o`, inDim: H, outDim: H });
     const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, hidden]), { name: `${p}.attention.LayerNorm`, onnxName: `${p}.attn_ln` });
