@@ -13,14 +13,17 @@ import { requireCheckpoint } from './weights-source.js';
 export const CONVERTER_VERSION = 3; // 2: com.microsoft MultiHeadAttention; 3: output_positions (CLS-only last layer)
 
 /**
- * Linears left in fp32 by --quantize int8, chosen from real-model figures (issue 14, 600
- * SciFact + ChemProt texts, scripts/quantize-gate.ts): the FFN down-projection of the first
- * two layers. Its input (GELU output) has the outlier channels of trained encoders, and one
- * u8 scale per tensor for them costs MiniLM the most there: all int8 gave MiniLM mean cosine
- * 0.9940 (min 0.987); these two fp32 gave 0.9960 (min 0.992); all six down-projections fp32
- * 0.9972 for much less speed. bge-small passes even with none kept (0.998 / 0.995).
+ * Linears left in fp32 by --quantize int8: none. Until int8 scheme 2 the FFN down-projections
+ * of layers 0-1 stayed fp32 for MiniLM's sake; scaling those projections' activations per
+ * token (matMulAdd's `perToken`) does better with every linear int8 (issue 14 figures there).
  */
-export const INT8_KEEP_FP32: readonly string[] = ['^encoder\\.layer\\.[01]\\.output\\.dense$'];
+export const INT8_KEEP_FP32: readonly string[] = [];
+
+/**
+ * Part of an int8 graph's cache key: bump when the int8 graph changes but the fp32 one does
+ * not, so fp32 graphs already converted stay valid. 2: per-token scales for FFN down-projections.
+ */
+const INT8_SCHEME = 2;
 
 export interface ConvertOptions {
   modelDir: string;
@@ -56,7 +59,7 @@ export async function convertCheckpoint(opts: ConvertOptions): Promise<ConvertRe
   const keepFp32 = opts.keepFp32 ?? INT8_KEEP_FP32;
   // fp32 keeps its old key (no suffix), so graphs already converted stay valid.
   const cacheKey = createHash('sha256')
-    .update(`v${CONVERTER_VERSION}\n${weightsHash}\n${JSON.stringify(config)}${quantize === 'none' ? '' : `\nquantize=${quantize}\n${JSON.stringify(keepFp32)}`}`)
+    .update(`v${CONVERTER_VERSION}\n${weightsHash}\n${JSON.stringify(config)}${quantize === 'none' ? '' : `\nquantize=${quantize}\nscheme=${INT8_SCHEME}\n${JSON.stringify(keepFp32)}`}`)
     .digest('hex')
     .slice(0, 32);
   const outDir = join(opts.cacheDir, 'onnx', cacheKey);

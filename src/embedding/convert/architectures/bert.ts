@@ -53,6 +53,6 @@ export async function bertLayer(ctx: Ctx, p: string, x: string, maskBias: string
   const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, residual]), { name: `${p}.attention.output.LayerNorm`, onnxName: `${p}.attn_ln` });
 
   const up = await linear(ctx, attnNorm, { name: `${p}.intermediate.dense`, inDim: H, outDim: cfg.intermediateSize });
-  const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.output.dense`, inDim: cfg.intermediateSize, outDim: H });
+  const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.output.dense`, inDim: cfg.intermediateSize, outDim: H, perToken: true });
   return layerNorm(ctx, g.node('Add', [out, attnNorm]), { name: `${p}.output.LayerNorm`, onnxName: `${p}.out_ln` });
 }

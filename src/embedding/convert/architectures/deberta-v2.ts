@@ -22,7 +22,7 @@ export async function buildDebertaV2(ctx: Ctx, inputIds: string, attentionMask: 
     const attnOut = await linear(ctx, context, { name: `${p}.attention.output.dense`, inDim: H, outDim: H });
     const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, hidden]), { name: `${p}.attention.output.LayerNorm`, onnxName: `${p}.attn_ln` });
     const up = await linear(ctx, attnNorm, { name: `${p}.intermediate.dense`, inDim: H, outDim: cfg.intermediateSize });
-    const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.output.dense`, inDim: cfg.intermediateSize, outDim: H });
+    const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.output.dense`, inDim: cfg.intermediateSize, outDim: H, perToken: true });
     hidden = await layerNorm(ctx, g.node('Add', [out, attnNorm]), { name: `${p}.output.LayerNorm`, onnxName: `${p}.out_ln` });
   }
   return hidden;

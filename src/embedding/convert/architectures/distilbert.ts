@@ -27,7 +27,7 @@ export async function buildDistilbert(ctx: Ctx, inputIds: string, attentionMask:
     const attnOut = await linear(ctx, context, { name: `${a}.out_lin`, inDim: H, outDim: H });
     const attnNorm = await layerNorm(ctx, g.node('Add', [attnOut, residual]), { name: `${p}.sa_layer_norm`, onnxName: `${p}.attn_ln`, eps });
     const up = await linear(ctx, attnNorm, { name: `${p}.ffn.lin1`, inDim: H, outDim: cfg.intermediateSize });
-    const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.ffn.lin2`, inDim: cfg.intermediateSize, outDim: H });
+    const out = await linear(ctx, activation(g, cfg.hiddenAct, up), { name: `${p}.ffn.lin2`, inDim: cfg.intermediateSize, outDim: H, perToken: true });
     hidden = await layerNorm(ctx, g.node('Add', [out, attnNorm]), { name: `${p}.output_layer_norm`, onnxName: `${p}.out_ln`, eps });
   }
   return hidden;

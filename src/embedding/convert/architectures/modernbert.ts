@@ -67,7 +67,7 @@ async function geglu(ctx: Ctx, p: string, x: string): Promise<string> {
   const hasBias = cfg.modernbert!.mlpBias;
   const wi = await linear(ctx, x, { name: `${p}.mlp.Wi`, inDim: cfg.hiddenSize, outDim: 2 * I, hasBias });
   const [input, gate] = g.nodeOutputs('Split', [wi, g.constInt64([I, I])], 2, { axis: -1 });
-  return linear(ctx, g.node('Mul', [activation(g, cfg.hiddenAct, input!), gate!]), { name: `${p}.mlp.Wo`, inDim: I, outDim: cfg.hiddenSize, hasBias });
+  return linear(ctx, g.node('Mul', [activation(g, cfg.hiddenAct, input!), gate!]), { name: `${p}.mlp.Wo`, inDim: I, outDim: cfg.hiddenSize, hasBias, perToken: true });
 }
 
 /** [1, 1, seq, seq]: 0 within the window, MASK_FILL outside. */
