@@ -73,17 +73,18 @@ export async function linear(
  * x·W (+ b) with W [in, out]: fp32 MatMul + Add, or int8 DynamicQuantizeMatMul (bias fused).
  *
  * `perToken`: under int8, each token's activations get a scale of their own instead of one per
- * batch tensor. For a FFN down-projection: its input is the activation's output, not a
+ * batch tensor. For an FFN down-projection: its input is the activation's output, not a
  * LayerNorm's, so its magnitude differs from token to token by far more, and one u8 step
  * sized for the batch's largest token rounds the others coarsely (and makes a text's vector
  * depend on its batch-mates). Measured (scripts/quantize-gate.ts, 600 SciFact + ChemProt
  * texts), mean / min cosine to fp32: MiniLM 0.9961 / 0.9891 with layers 0-1 of these fp32 →
  * 0.9968 / 0.9937 with all of them int8 per token; bge-small 0.9985 / 0.9961 → 0.9990 / 0.9972.
- * Every linear per token gave 0.9976 / 0.9960 and 0.9994 / 0.9987, but cost 13% of int8's
+ * Every linear per token gave 0.9976 / 0.9960 and 0.9994 / 0.9987, but cost 13-16% of int8's
  * speed on RoBERTa-base (21% on bge-small), and even that leaves vectors batch-dependent
  * (MiniLM alone vs batched 0.9986 / 0.9968: the scaled rows' common u8 range still comes from
- * the batch). The FFN down-projections alone cost nothing measurable. onnxruntime's integer kernels take one activation scale, so the rows are
- * brought to one range first: x / max|x_row|, quantized, and the product scaled back.
+ * the batch). The FFN down-projections alone cost nothing measurable.
+ * onnxruntime's integer kernels take one activation scale, so the rows are brought to one
+ * range first: x / max|x_row|, quantized, and the product scaled back.
  */
 export function matMulAdd(
   { g, opts }: Pick<Ctx, 'g' | 'opts'>,
