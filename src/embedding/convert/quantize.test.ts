@@ -146,7 +146,8 @@ describe('--quantize int8 through the converter', () => {
     const layers = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')).num_hidden_layers as number;
     // Fused QKV, attention output, FFN in and FFN out per layer, less the FFN outs kept fp32;
     // the last layer has Q (at the output positions) apart from the fused K and V.
-    const keptFp32 = Array.from({ length: layers }, (_, l) => `encoder.layer.${l}.output.dense`).filter((name) => INT8_KEEP_FP32.some((p) => new RegExp(p).test(name)));
+    const downProjections = Array.from({ length: layers }, (_, l) => `encoder.layer.${l}.output.dense`);
+    const keptFp32 = downProjections.filter((name) => INT8_KEEP_FP32.some((p) => new RegExp(p).test(name)));
     expect(integer).toHaveLength(layers * 4 + 1 - keptFp32.length);
     for (const n of integer) {
       expect(n.domain).toBe('com.microsoft');
@@ -159,7 +160,7 @@ describe('--quantize int8 through the converter', () => {
     // their input is x divided by its row's max |x|.
     const producer = new Map(graph.node!.flatMap((n) => n.output!.map((o) => [o, n] as const)));
     const perToken = integer.filter((n) => producer.get(n.input![0]!)!.opType === 'Div').map((n) => n.input![1]);
-    expect(perToken.sort()).toEqual(Array.from({ length: layers }, (_, l) => `encoder.layer.${l}.output.dense.weight_t_int8`).filter((w) => !keptFp32.includes(w.replace('.weight_t_int8', ''))).sort());
+    expect(perToken.sort()).toEqual(downProjections.filter((name) => !keptFp32.includes(name)).map((name) => `${name}.weight_t_int8`).sort());
     // Left in fp32 MatMul: attention (scores and context, no weights) and the kept linears.
     const floatWeights = graph.node!.filter((n) => n.opType === 'MatMul').flatMap((n) => n.input!.filter((i) => inits.has(i)));
     expect(floatWeights.sort()).toEqual(keptFp32.map((name) => `${name}.weight_t`).sort());
