@@ -83,6 +83,9 @@ describe.each(DATABASE_BACKENDS)('job queue (%s)', (backend) => {
     const job = await importJob(records(4));
     planner.start();
     await until(async () => (await getJob(db.handle.db, job.id)).state.planned === true);
+    // The planner's part ends here. Left running, it would complete the job once b commits, and
+    // the late commit below would then meet the inactive job before it meets the lease.
+    await planner.stop();
     const kind = new ImportKind({ storage });
     const stale = (await claimBatch(db.handle.db, { owner: 'a', leaseMs: 60_000, kinds: ['import'] }))!;
     // a stalls past its lease; b takes the batch over.
